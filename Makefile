@@ -1,0 +1,37 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+# Both create ./.venv on first use and install what they need into it.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: demo test lint docs bench clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# CPU wheel first, so no range below can pull a multi-GB CUDA build.
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m sk_eeg2music demo --out demo_output
+
+lint: $(STAMP)
+	$(PY) -m ruff check sk_eeg2music tests benchmarks
+	$(PY) -m ruff format --check sk_eeg2music tests benchmarks
+
+test: lint
+	$(PY) -m pytest -q
+
+docs: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[docs]"
+	$(PY) -m sphinx -W -b html docs docs/_build/html
+
+bench: $(STAMP)
+	$(PY) benchmarks/speed.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info docs/_build

@@ -1,0 +1,186 @@
+"""Input validation shared by every estimator, metric and loader.
+
+Every public entry point funnels its arrays through these functions so that bad
+input fails early with a :class:`ValueError` that names the expected shape and
+the fix, rather than deep inside numpy, MNE or torch.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def _as_float_array(x, name, dtype):
+    try:
+        arr = np.asarray(x, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric array; got {type(x).__name__}: {exc}") from exc
+    return arr
+
+
+def _check_finite(arr, name):
+    if arr.size and not np.isfinite(arr).all():
+        n_bad = int(arr.size - np.isfinite(arr).sum())
+        raise ValueError(
+            f"{name} contains {n_bad} NaN or infinite value(s); interpolate bad channels "
+            "or drop the affected trials before decoding."
+        )
+
+
+def check_eeg(X, *, name="X", dtype=np.float32, allow_2d=False, n_channels=None):
+    """Validate EEG of shape ``(n_trials, n_channels, n_times)``.
+
+    Parameters
+    ----------
+    X : array-like, shape (n_trials, n_channels, n_times)
+        EEG. With ``allow_2d=True`` an array of shape ``(n_trials, n_features)`` is
+        accepted and read as ``(n_trials, n_features, 1)``, as MNE's decoding
+        transformers do, so scikit-learn's generic estimator checks can run.
+    name : str
+        Name used in error messages.
+    dtype : numpy dtype
+        The returned array's dtype (float64 input is cast, not rejected).
+    allow_2d : bool
+        Accept 2-D input (see above).
+    n_channels : int | None
+        If given, the number of channels the data must have (the one seen in ``fit``).
+
+    Returns
+    -------
+    X : ndarray, shape (n_trials, n_channels, n_times)
+        A C-contiguous array of ``dtype``; no copy when the input already is one.
+    """
+    arr = _as_float_array(X, name, dtype)
+    if arr.ndim == 2 and allow_2d:
+        arr = arr[:, :, np.newaxis]
+    if arr.ndim != 3:
+        hint = (
+            " For a single trial use X[np.newaxis]; for continuous data of shape "
+            "(n_channels, n_times) cut it into trials first."
+        )
+        raise ValueError(
+            f"{name} must be 3-D with shape (n_trials, n_channels, n_times); got an array "
+            f"with ndim={arr.ndim} and shape {arr.shape}.{hint}"
+        )
+    if 0 in arr.shape:
+        raise ValueError(
+            f"{name} must be non-empty with shape (n_trials, n_channels, n_times); got {arr.shape}."
+        )
+    if n_channels is not None and arr.shape[1] != n_channels:
+        raise ValueError(
+            f"{name} has {arr.shape[1]} channels but the estimator was fitted on "
+            f"{n_channels}; pick the training channels (same names, same order) first."
+        )
+    _check_finite(arr, name)
+    return np.ascontiguousarray(arr)
+
+
+def check_audio(y, *, name="y", dtype=np.float32):
+    """Validate waveforms of shape ``(n_trials, n_audio)``.
+
+    Parameters
+    ----------
+    y : array-like, shape (n_trials, n_audio)
+        Mono waveforms, one row per trial.
+    name : str
+        Name used in error messages.
+    dtype : numpy dtype
+        The returned array's dtype.
+
+    Returns
+    -------
+    y : ndarray, shape (n_trials, n_audio)
+    """
+    if y is None:
+        raise ValueError(
+            f"{name} is None: this operation needs the audio waveforms of shape "
+            "(n_trials, n_audio). For NMED-T pass audio_dir= to load_nmedt."
+        )
+    arr = _as_float_array(y, name, dtype)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D with shape (n_trials, n_audio), one mono waveform per trial; "
+            f"got ndim={arr.ndim} and shape {arr.shape}."
+        )
+    if 0 in arr.shape:
+        raise ValueError(
+            f"{name} must be non-empty with shape (n_trials, n_audio); got {arr.shape}."
+        )
+    _check_finite(arr, name)
+    return np.ascontiguousarray(arr)
+
+
+def check_y_for_eeg(X, y, *, name="y"):
+    """Check that ``y`` holds ``n_times * factor`` audio samples per EEG trial.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_trials, n_channels, n_times)
+    y : ndarray, shape (n_trials, n_audio)
+
+    Returns
+    -------
+    factor : int
+        The audio-to-EEG upsampling factor ``n_audio // n_times``.
+    """
+    if len(X) != len(y):
+        raise ValueError(
+            f"X and {name} have different numbers of trials: {len(X)} != {len(y)}; "
+            "each EEG trial needs exactly one waveform."
+        )
+    n_times, n_audio = X.shape[-1], y.shape[1]
+    if n_audio % n_times or n_audio < n_times:
+        raise ValueError(
+            f"{name} has {n_audio} samples per trial, which is not n_times x an integer "
+            f"(n_times={n_times}); expected shape (n_trials, n_times * factor), e.g. "
+            f"({len(y)}, {n_times * max(1, round(n_audio / n_times))}). Resample the audio so "
+            "that audio_sfreq / sfreq is an integer."
+        )
+    return n_audio // n_times
+
+
+def check_sfreq(sfreq, name="sfreq"):
+    """Return ``sfreq`` as a positive float or raise a ValueError."""
+    if (
+        sfreq is None
+        or isinstance(sfreq, bool)
+        or not isinstance(sfreq, numbers.Real)
+        or not np.isfinite(sfreq)
+        or sfreq <= 0
+    ):
+        raise ValueError(f"{name} must be a positive number of samples per second; got {sfreq!r}.")
+    return float(sfreq)
+
+
+def check_rate_ratio(audio_sfreq, sfreq):
+    """Return ``audio_sfreq / sfreq`` as an int, or raise saying which rates work.
+
+    Parameters
+    ----------
+    audio_sfreq : float
+        Audio sampling rate (Hz).
+    sfreq : float
+        EEG sampling rate (Hz).
+
+    Returns
+    -------
+    factor : int
+    """
+    audio_sfreq = check_sfreq(audio_sfreq, "audio_sfreq")
+    sfreq = check_sfreq(sfreq, "sfreq")
+    factor = audio_sfreq / sfreq
+    if abs(factor - round(factor)) > 1e-9 or round(factor) < 1:
+        base = int(round(sfreq)) if float(sfreq).is_integer() else sfreq
+        options = ", ".join(str(int(base * k)) for k in _nice_factors(sfreq))
+        raise ValueError(
+            f"audio_sfreq / sfreq must be an integer so each EEG sample maps to a whole number "
+            f"of audio samples; got {audio_sfreq:g} / {sfreq:g} = {factor:.4g}. Rates that work "
+            f"with sfreq={sfreq:g}: {options} (any integer multiple of {sfreq:g})."
+        )
+    return int(round(factor))
+
+
+def _nice_factors(sfreq):
+    # Multiples of sfreq that land near common audio rates, for the error message.
+    targets = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
+    return sorted({max(1, int(round(t / sfreq))) for t in targets})
