@@ -8,5 +8,6 @@ Data flow: :mod:`~sk_eeg2music.datasets` → :mod:`~sk_eeg2music.preprocessing`
 __version__ = "0.1.0"
 
 from .datasets import EEGMusicData, make_simulated
+from .models import EEG2MusicGAN
 
-__all__ = ["EEGMusicData", "make_simulated", "__version__"]
+__all__ = ["EEG2MusicGAN", "EEGMusicData", "make_simulated", "__version__"]
