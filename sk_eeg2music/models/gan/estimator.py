@@ -53,13 +53,13 @@ PRESETS = {
             upsample_channels=128,
             min_channels=8,
             resblock_kernel_sizes=(3,),
-            resblock_dilations=((1, 3, 9),),
+            resblock_dilations=((1, 3),),
             resblock_type=2,
             aux_mels=64,
         ),
         discriminator=(
             MultiScaleDiscriminator,
-            dict(n_scales=3, channels=8, max_channels=128, n_layers=4, downsampling=4),
+            dict(n_scales=3, channels=4, max_channels=64, n_layers=4, downsampling=4),
         ),
         criterion=dict(n_mels=64),
     ),
@@ -162,6 +162,28 @@ def random_crops(X, y, factor, n_crop):
     return X_crop, y_crop
 
 
+def random_windows(y_real, y_fake, n_window):
+    """The same random window of real and generated audio, one offset per example.
+
+    Parameters
+    ----------
+    y_real, y_fake : Tensor, shape (batch, n_audio)
+    n_window : int | None
+        Window length in audio samples; ``None`` or ``>= n_audio`` keeps all.
+
+    Returns
+    -------
+    real, fake : Tensor, shape (batch, n_window)
+    """
+    n_audio = y_real.shape[-1]
+    if n_window is None or n_window >= n_audio:
+        return y_real, y_fake
+    offsets = torch.randint(0, n_audio - n_window + 1, (len(y_real),)).tolist()
+    real = torch.stack([y_real[i, o : o + n_window] for i, o in enumerate(offsets)])
+    fake = torch.stack([y_fake[i, o : o + n_window] for i, o in enumerate(offsets)])
+    return real, fake
+
+
 def _accepted(cls, kwargs):
     """The subset of ``kwargs`` that ``cls``'s constructor accepts."""
     try:
@@ -223,6 +245,11 @@ class EEG2MusicGAN(NeuralNetRegressor):
         Epochs of reconstruction-only training before the discriminator starts.
     crop_seconds : float | None, default=1.0
         Length of the random training crops (s); ``None`` trains on whole trials.
+    discriminator_crop_seconds : float | None, default=0.25
+        The discriminator sees one random window of this length (s) from each
+        real and generated crop (the same window for both). Vocoder
+        discriminators judge ~0.3-s segments; shorter windows cut its cost,
+        which dominates a CPU training step. ``None``: the whole crop.
     max_epochs : int, default=30
     batch_size : int, default=8
     lr : float, default=2e-4
@@ -316,6 +343,7 @@ class EEG2MusicGAN(NeuralNetRegressor):
         adversarial_loss="lsgan",
         warmup_epochs=5,
         crop_seconds=1.0,
+        discriminator_crop_seconds=0.25,
         max_epochs=30,
         batch_size=8,
         lr=2e-4,
@@ -363,6 +391,7 @@ class EEG2MusicGAN(NeuralNetRegressor):
         self.adversarial_loss = adversarial_loss
         self.warmup_epochs = warmup_epochs
         self.crop_seconds = crop_seconds
+        self.discriminator_crop_seconds = discriminator_crop_seconds
         self.lr_discriminator = lr_discriminator
         self.optimizer_discriminator = optimizer_discriminator
         self.grad_clip = grad_clip
@@ -481,12 +510,13 @@ class EEG2MusicGAN(NeuralNetRegressor):
         # epoch has the same history keys and printed columns.
         logged = {k: torch.tensor(float("nan")) for k in _ADVERSARIAL_COMPONENTS}
         if adversarial:
-            logged.update(self._discriminator_step(yi, y_fake.detach()))
+            d_real, d_fake = random_windows(yi, y_fake, self._discriminator_window())
+            logged.update(self._discriminator_step(d_real, d_fake.detach()))
 
         self.optimizer_.zero_grad()
         parts = self.criterion_(y_fake, yi, aux=aux, components=self._components())
         if adversarial:
-            parts.update(self._adversarial_terms(yi, y_fake))
+            parts.update(self._adversarial_terms(d_real, d_fake))
         loss = weighted_sum(parts, self._weights())
         loss.backward()
         self.notify(
@@ -671,6 +701,11 @@ class EEG2MusicGAN(NeuralNetRegressor):
         if self.crop_seconds is None:
             return None
         return max(1, int(round(self.crop_seconds * self.sfreq)))
+
+    def _discriminator_window(self):
+        if self.discriminator_crop_seconds is None:
+            return None
+        return max(1, int(round(self.discriminator_crop_seconds * self.audio_sfreq_)))
 
     def _generate(self, Xi, **fit_params):
         forward = getattr(self.module_, "forward", None)

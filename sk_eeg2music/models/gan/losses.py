@@ -16,6 +16,7 @@ import warnings
 import librosa
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ...audio import mel_params
@@ -153,21 +154,22 @@ def default_stft_resolutions(sample_rate):
     return tuple(out)
 
 
-def stft_magnitude(y, n_fft, hop_length, win_length, window=None):
-    """Magnitude STFT, shape ``(batch, n_fft // 2 + 1, n_frames)``, floored at 1e-7."""
-    if window is None:
-        window = torch.hann_window(win_length, device=y.device, dtype=y.dtype)
-    spec = torch.stft(
-        y,
-        n_fft,
-        hop_length,
-        win_length,
-        window=window,
-        center=True,
-        pad_mode="constant",
-        return_complex=True,
-    )
-    return spec.abs().clamp_min(1e-7)
+def stft_magnitude(y, n_fft, hop_length, win_length):
+    """Magnitude STFT, shape ``(batch, n_fft // 2 + 1, n_frames)``, floored at 1e-7.
+
+    Same frames as ``torch.stft(y, n_fft, hop_length, win_length, hann_window,
+    center=True, pad_mode="constant")`` (``1 + n_audio // hop_length`` frames,
+    the window centred in ``n_fft``), computed by framing with
+    ``Tensor.unfold`` and ``torch.fft.rfft``, whose backward pass is about a
+    third cheaper on CPU than ``torch.stft``'s.
+    """
+    window = torch.hann_window(win_length, device=y.device, dtype=y.dtype)
+    left = (n_fft - win_length) // 2
+    window = F.pad(window, (left, n_fft - win_length - left))
+    frames = F.pad(y, (n_fft // 2, n_fft // 2)).unfold(-1, n_fft, hop_length) * window
+    spec = torch.fft.rfft(frames)
+    power = spec.real**2 + spec.imag**2
+    return power.clamp_min(1e-14).sqrt().transpose(-1, -2)
 
 
 def multi_resolution_stft_loss(y_pred, y_true, resolutions):

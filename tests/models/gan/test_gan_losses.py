@@ -17,6 +17,7 @@ from sk_eeg2music.models.gan.losses import (
     generator_adversarial_loss,
     multi_resolution_stft_loss,
     slaney_mel_filterbank,
+    stft_magnitude,
     waveform_l1_loss,
     weighted_sum,
 )
@@ -156,3 +157,21 @@ def test_weighted_sum():
     parts = {"a": torch.tensor(2.0), "b": torch.tensor(3.0), "c": torch.tensor(np.nan)}
     assert weighted_sum(parts, {"a": 1.0, "b": 10.0}).item() == pytest.approx(32.0)
     assert weighted_sum({"a": torch.tensor(2.0)}, {}).item() == 0.0
+
+
+@pytest.mark.parametrize("n_fft, hop, win", [(256, 64, 256), (512, 80, 400), (64, 7, 33)])
+def test_stft_magnitude_matches_torch_stft(waves, n_fft, hop, win):
+    y, _ = waves
+    ref = torch.stft(
+        y,
+        n_fft,
+        hop,
+        win,
+        window=torch.hann_window(win),
+        center=True,
+        pad_mode="constant",
+        return_complex=True,
+    ).abs()
+    ours = stft_magnitude(y, n_fft, hop, win)
+    assert ours.shape == ref.shape
+    torch.testing.assert_close(ours, ref.clamp_min(1e-7), atol=1e-4, rtol=1e-4)
