@@ -148,7 +148,7 @@ def main(argv=None):
         f"{args.budget * args.threads:g} CPU-s per fit\n"
     )
     print(
-        "| held out | pairs | epochs | fit s | mel r (all) | mel r listening | mel r imagery "
+        "| held out | pairs | epochs | fit CPU-s | mel r (all) | mel r listening | mel r imagery "
         "| id listening | id imagery | chance |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -59,8 +59,13 @@ def plain_torch_epoch(net, X, y):
     for Xb, yb in loader:
         features = G.encode(Xb)
         aux = G.predict_mel(features)
-        features, y_crop = random_crops(features, yb, net.factor_, net._crop())
-        y_fake = G.decode(features)
+        with torch.no_grad():
+            aux_target = crit.aux_target(yb)
+        z = G.decoder_input_from(features, aux)
+        teach = torch.rand(len(z)) < net.teacher_forcing
+        z = torch.where(teach[:, None, None], aux_target, z)
+        z, y_crop = random_crops(z, yb, net.factor_, net._crop())
+        y_fake = G.decode(z)
         real, fake = random_windows(y_crop, y_fake, net._discriminator_window())
         opt_d.zero_grad()
         d_loss, _ = discriminator_loss(D(real)[0], D(fake.detach())[0], net.adversarial_loss)
@@ -68,7 +73,7 @@ def plain_torch_epoch(net, X, y):
         torch.nn.utils.clip_grad_norm_(D.parameters(), net.grad_clip_discriminator)
         opt_d.step()
         opt_g.zero_grad()
-        parts = crit(y_fake, y_crop, aux=aux, components=components, aux_audio=yb)
+        parts = crit(y_fake, y_crop, aux=aux, components=components, aux_target=aux_target)
         D.requires_grad_(False)
         fake_logits, fake_fmaps = D(fake)
         with torch.no_grad():

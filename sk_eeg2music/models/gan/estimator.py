@@ -251,6 +251,14 @@ class EEG2MusicGAN(NeuralNetRegressor):
         real and generated crop (the same window for both). Vocoder
         discriminators judge ~0.3-s segments; shorter windows cut its cost,
         which dominates a CPU training step. ``None``: the whole crop.
+    teacher_forcing : float, default=0.5
+        With the generator's ``decoder_input="mel"`` (the default), the
+        fraction of training examples whose upsampler input is the true
+        z-scored log-mel instead of the one decoded from EEG. The upsampler
+        then learns to turn spectrogram time courses into audio from fully
+        informative inputs, rather than learning to ignore an EEG-decoded
+        spectrogram that, at EEG signal-to-noise ratios, correlates weakly with
+        the target. Prediction always uses the EEG-decoded spectrogram.
     max_epochs : int, default=30
     batch_size : int, default=8
     lr : float, default=2e-4
@@ -345,6 +353,7 @@ class EEG2MusicGAN(NeuralNetRegressor):
         warmup_epochs=5,
         crop_seconds=1.0,
         discriminator_crop_seconds=0.25,
+        teacher_forcing=0.5,
         max_epochs=30,
         batch_size=8,
         lr=2e-4,
@@ -393,6 +402,7 @@ class EEG2MusicGAN(NeuralNetRegressor):
         self.warmup_epochs = warmup_epochs
         self.crop_seconds = crop_seconds
         self.discriminator_crop_seconds = discriminator_crop_seconds
+        self.teacher_forcing = teacher_forcing
         self.lr_discriminator = lr_discriminator
         self.optimizer_discriminator = optimizer_discriminator
         self.grad_clip = grad_clip
@@ -503,7 +513,9 @@ class EEG2MusicGAN(NeuralNetRegressor):
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         y_full = to_tensor(yi, device=self.device)
-        y_fake, yi, aux = self._generate(to_tensor(Xi, device=self.device), y_full, **fit_params)
+        y_fake, yi, aux, aux_target = self._generate(
+            to_tensor(Xi, device=self.device), y_full, **fit_params
+        )
 
         adversarial = self._adversarial_active()
         # Inactive adversarial terms are logged as NaN ("not computed") so every
@@ -515,7 +527,7 @@ class EEG2MusicGAN(NeuralNetRegressor):
 
         self.optimizer_.zero_grad()
         parts = self.criterion_(
-            y_fake, yi, aux=aux, components=self._components(), aux_audio=y_full
+            y_fake, yi, aux=aux, components=self._components(), aux_target=aux_target
         )
         if adversarial:
             parts.update(self._adversarial_terms(d_real, d_fake))
@@ -712,10 +724,12 @@ class EEG2MusicGAN(NeuralNetRegressor):
     def _generate(self, X, y, **fit_params):
         """Generated audio for a random crop of each trial, and the auxiliary head.
 
-        With the :class:`Generator` interface (``encode``/``decode``), whole
-        trials are encoded (cheap at the EEG rate: the encoder gets full context
-        and the auxiliary loss sees every sample) and only a random crop of the
-        features is decoded to audio. Other modules get crops of the EEG.
+        With the :class:`Generator` interface, whole trials are encoded (cheap
+        at the EEG rate: the encoder gets full context and the auxiliary loss
+        sees every sample) and only a random crop of the upsampler's input is
+        decoded to audio. With ``decoder_input="mel"``, a ``teacher_forcing``
+        fraction of the examples is decoded from the true z-scored log-mel
+        instead of the EEG-decoded one. Other modules get crops of the EEG.
 
         Returns
         -------
@@ -723,16 +737,26 @@ class EEG2MusicGAN(NeuralNetRegressor):
         y_crop : Tensor, shape (batch, n_crop * factor)
             The true audio of the same crops.
         aux : Tensor, shape (batch, aux_mels, n_times) | None
-            Auxiliary log-mel for the whole trials.
+            Auxiliary log-mel prediction for the whole trials.
+        aux_target : Tensor, shape (batch, aux_mels, n_times) | None
+            Its target.
         """
         module = self.module_
-        if all(hasattr(module, m) for m in ("encode", "decode", "predict_mel")):
-            features = module.encode(X)
-            aux = module.predict_mel(features)
-            features, y_crop = random_crops(features, y, self.factor_, self._crop())
-            return module.decode(features), y_crop, aux
-        X, y_crop = random_crops(X, y, self.factor_, self._crop())
-        return self.infer(X, **fit_params), y_crop, None
+        if not all(hasattr(module, m) for m in ("encode", "decode", "decoder_input_from")):
+            X, y_crop = random_crops(X, y, self.factor_, self._crop())
+            return self.infer(X, **fit_params), y_crop, None, None
+        features = module.encode(X)
+        aux = module.predict_mel(features)
+        aux_target = None
+        if aux is not None and hasattr(self.criterion_, "aux_target"):
+            with torch.no_grad():
+                aux_target = self.criterion_.aux_target(y)[..., : aux.shape[-1]]
+        z = module.decoder_input_from(features, aux)
+        if getattr(module, "decoder_input", None) == "mel" and self.teacher_forcing:
+            teach = torch.rand(len(z)) < self.teacher_forcing
+            z = torch.where(teach.to(z.device)[:, None, None], aux_target, z)
+        z, y_crop = random_crops(z, y, self.factor_, self._crop())
+        return module.decode(z), y_crop, aux, aux_target
 
     def _adversarial_active(self):
         # len(history) is 1 during the first epoch (skorch opens the row first).

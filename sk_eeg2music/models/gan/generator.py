@@ -322,6 +322,12 @@ class Generator(nn.Module):
         Size of the auxiliary head (a 1x1 convolution of the encoder features
         that predicts the log-mel spectrogram at the EEG frame rate); 0 disables
         it.
+    decoder_input : {"mel", "features"}, default="mel"
+        What the upsampler decodes: ``"mel"``, the auxiliary head's log-mel
+        prediction (an EEG -> mel -> waveform bottleneck, so the upsampler can
+        also be trained on true spectrograms, see ``teacher_forcing`` in
+        :class:`~sk_eeg2music.EEG2MusicGAN`); ``"features"``, the encoder
+        features.
     decoder_grad_scale : float | None, default=None
         Factor on the gradient the upsampler's losses (mel, STFT, adversarial)
         send back into the encoder. With 0 the encoder learns only from the
@@ -373,6 +379,7 @@ class Generator(nn.Module):
         encoder_dropout=0.1,
         channel_dropout=0.1,
         aux_mels=64,
+        decoder_input="mel",
         decoder_grad_scale=None,
         upsample_channels=128,
         min_channels=8,
@@ -404,6 +411,11 @@ class Generator(nn.Module):
             )
         self.encoder_dilations = tuple(int(d) for d in encoder_dilations)
         self.aux_mels = int(aux_mels)
+        if decoder_input not in ("mel", "features"):
+            raise ValueError(f"decoder_input must be 'mel' or 'features'; got {decoder_input!r}.")
+        if decoder_input == "mel" and self.aux_mels < 1:
+            raise ValueError("decoder_input='mel' needs the auxiliary head: set aux_mels >= 1.")
+        self.decoder_input = decoder_input
         if decoder_grad_scale is None:
             decoder_grad_scale = 0.0 if self.aux_mels > 0 else 1.0
         self.decoder_grad_scale = float(decoder_grad_scale)
@@ -419,7 +431,8 @@ class Generator(nn.Module):
             )
         )
         self.aux_head = WNConv1d(encoder_channels, self.aux_mels, 1) if self.aux_mels > 0 else None
-        self.conv_pre = WNConv1d(encoder_channels, upsample_channels, 7, padding=3)
+        decoder_in = self.aux_mels if decoder_input == "mel" else encoder_channels
+        self.conv_pre = WNConv1d(decoder_in, upsample_channels, 7, padding=3)
         stages, channels = [], upsample_channels
         for rate in self.rates:
             out = max(min_channels, channels // 2)
@@ -449,9 +462,22 @@ class Generator(nn.Module):
         """Auxiliary log-mel at the EEG rate, ``(batch, aux_mels, n_times)``; None if disabled."""
         return None if self.aux_head is None else self.aux_head(features)
 
-    def decode(self, features):
-        """Features ``(batch, encoder_channels, n_times)`` -> ``(batch, n_times * factor)``."""
-        x = self.conv_pre(scale_gradient(features, self.decoder_grad_scale))
+    def decoder_input_from(self, features, mel):
+        """The upsampler's input: the predicted mel or the features (see ``decoder_input``).
+
+        The gradient that flows back through it is scaled by
+        ``decoder_grad_scale``.
+        """
+        z = mel if self.decoder_input == "mel" else features
+        return scale_gradient(z, self.decoder_grad_scale)
+
+    def decode(self, z):
+        """Upsampler input ``(batch, n_in, n_times)`` -> waveforms ``(batch, n_times * factor)``.
+
+        ``n_in`` is ``aux_mels`` for ``decoder_input="mel"`` (a z-scored log-mel
+        at the EEG frame rate), ``encoder_channels`` otherwise.
+        """
+        x = self.conv_pre(z)
         for stage in self.stages:
             x = stage(x)
         x = self.conv_post(leaky_relu(x, self.slope))
@@ -476,5 +502,6 @@ class Generator(nn.Module):
             Only with ``return_aux=True``.
         """
         features = self.encode(x)
-        y = self.decode(features)
-        return (y, self.predict_mel(features)) if return_aux else y
+        mel = self.predict_mel(features)
+        y = self.decode(self.decoder_input_from(features, mel))
+        return (y, mel) if return_aux else y

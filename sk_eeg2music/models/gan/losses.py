@@ -305,19 +305,19 @@ def zscore_over_time(x, eps=1e-5):
     return (x - mean) / (std + eps)
 
 
-def aux_mel_l1_loss(aux_pred, target_logmel):
+def aux_mel_l1_loss(aux_pred, target):
     """L1 between the generator's EEG-rate head and the true log-mel's time course.
 
-    The target is the true log-mel z-scored over time per example and band,
-    so the head (and through it the EEG encoder) learns the spectro-temporal
-    modulations EEG can carry, not the absolute level of each band, which the
-    upsampler learns from the mel loss anyway.
+    The target is the true log-mel z-scored over time per example and band
+    (:meth:`ReconstructionLoss.aux_target`), so the head (and through it the
+    EEG encoder) learns the spectro-temporal modulations EEG can carry, not
+    the absolute level of each band.
 
     Parameters
     ----------
     aux_pred : Tensor, shape (batch, n_mels, n_times)
-    target_logmel : Tensor, shape (batch, n_mels, n_times)
-        True log-mel with one frame per EEG sample.
+    target : Tensor, shape (batch, n_mels, n_times)
+        z-scored true log-mel, one frame per EEG sample.
 
     Returns
     -------
@@ -325,12 +325,12 @@ def aux_mel_l1_loss(aux_pred, target_logmel):
     parts : dict
         ``aux``: the total.
     """
-    if aux_pred.shape != target_logmel.shape:
+    if aux_pred.shape != target.shape:
         raise ValueError(
             f"the auxiliary mel head has shape {tuple(aux_pred.shape)} but its target has "
-            f"{tuple(target_logmel.shape)}; module__aux_mels must equal criterion__aux_mels."
+            f"{tuple(target.shape)}; module__aux_mels must equal criterion__aux_mels."
         )
-    total = torch.mean(torch.abs(aux_pred - zscore_over_time(target_logmel)))
+    total = torch.mean(torch.abs(aux_pred - target))
     return total, {"aux": total}
 
 
@@ -382,7 +382,7 @@ class ReconstructionLoss(nn.Module):
         self.mel = LogMelSpectrogram(sample_rate, hop_length, n_mels, n_fft, fmin, eps=eps)
         self.aux_mels = int(aux_mels)
         if self.aux_mels == n_mels and aux_hop_length == hop_length and n_fft is None:
-            self.aux_mel = None  # same transform as the mel loss: computed once
+            self.aux_mel = None  # same transform as the mel loss
         elif self.aux_mels > 0:
             self.aux_mel = LogMelSpectrogram(
                 sample_rate, aux_hop_length, aux_mels, fmin=fmin, eps=eps
@@ -398,7 +398,21 @@ class ReconstructionLoss(nn.Module):
             )
         )
 
-    def forward(self, y_pred, y_true, aux=None, components=COMPONENTS, aux_audio=None):
+    def aux_target(self, y):
+        """Target of the auxiliary head: log-mel at the EEG frame rate, z-scored over time.
+
+        Parameters
+        ----------
+        y : Tensor, shape (batch, n_times * aux_hop_length)
+
+        Returns
+        -------
+        target : Tensor, shape (batch, aux_mels, n_times)
+        """
+        mel = self.mel if self.aux_mel is None else self.aux_mel
+        return zscore_over_time(mel(y))
+
+    def forward(self, y_pred, y_true, aux=None, components=COMPONENTS, aux_target=None):
         """Unweighted reconstruction terms.
 
         Parameters
@@ -409,9 +423,9 @@ class ReconstructionLoss(nn.Module):
         components : iterable of str
             Which of ``"mel"``, ``"stft"``, ``"wav"``, ``"aux"`` to compute
             (skipping zero-weighted ones saves time).
-        aux_audio : Tensor | None, shape (batch, n_times * aux_hop_length)
-            The audio ``aux`` was predicted for, if not ``y_true`` (the
-            estimator encodes whole trials but decodes crops).
+        aux_target : Tensor | None, shape (batch, aux_mels, n_times)
+            Precomputed :meth:`aux_target`, e.g. of whole trials when ``y_true``
+            is a crop; ``None`` computes it from ``y_true``.
 
         Returns
         -------
@@ -420,20 +434,15 @@ class ReconstructionLoss(nn.Module):
         """
         components = set(components)
         parts = {}
-        target = self.mel(y_true) if "mel" in components else None
         if "mel" in components:
-            parts.update(mel_l1_loss(self.mel, y_pred, y_true, target)[1])
+            parts.update(mel_l1_loss(self.mel, y_pred, y_true)[1])
         if "stft" in components:
             parts.update(multi_resolution_stft_loss(y_pred, y_true, self.stft_resolutions)[1])
         if "wav" in components:
             parts.update(waveform_l1_loss(y_pred, y_true)[1])
         if "aux" in components and aux is not None and self.aux_mels > 0:
-            if aux_audio is None and target is not None and self.aux_mel is None:
-                aux_target = target  # same transform as the mel loss: computed once
-            else:
-                audio = y_true if aux_audio is None else aux_audio
-                aux_target = (self.mel if self.aux_mel is None else self.aux_mel)(audio)
-            parts.update(aux_mel_l1_loss(aux, aux_target[..., : aux.shape[-1]])[1])
+            target = self.aux_target(y_true) if aux_target is None else aux_target
+            parts.update(aux_mel_l1_loss(aux, target[..., : aux.shape[-1]])[1])
         return parts
 
 

@@ -331,3 +331,17 @@ def test_presets_choose_networks(data):
     net.fit(X, y)
     assert net.module_.conv_pre.out_channels == 16
     assert isinstance(net.discriminator_, MultiPeriodDiscriminator)
+
+
+@pytest.mark.parametrize("teacher_forcing", [0.0, 1.0])
+def test_teacher_forcing_decodes_true_spectrograms(data, teacher_forcing):
+    X, y, _ = data
+    net = tiny_gan(max_epochs=0, teacher_forcing=teacher_forcing).fit(X, y)
+    net.module_.eval()
+    outs = []
+    for scale in (1.0, -3.0):  # two different EEG inputs, same audio and crops
+        torch.manual_seed(0)
+        y_fake, _, aux, target = net._generate(torch.from_numpy(X * scale), torch.from_numpy(y))
+        outs.append(y_fake.detach())
+        assert aux.shape == target.shape == (len(X), 8, N_TIMES)
+    assert torch.equal(outs[0], outs[1]) == (teacher_forcing == 1.0)

@@ -141,4 +141,18 @@ def test_aux_head_trains_encoder_even_when_decoder_is_detached():
     _, aux = gen(torch.randn(1, 2, 6), return_aux=True)
     aux.sum().backward()
     assert gen.spatial.weight_v.grad is not None
-    assert Generator(2, 4, **{**TINY, "aux_mels": 0}).decoder_grad_scale == 1.0
+    no_aux = Generator(2, 4, **{**TINY, "aux_mels": 0}, decoder_input="features")
+    assert no_aux.decoder_grad_scale == 1.0
+
+
+def test_decoder_input_options():
+    x = torch.randn(2, 2, 6)
+    feats = Generator(2, 4, **TINY, decoder_input="features")
+    assert feats.conv_pre.in_channels == TINY["encoder_channels"]
+    assert feats(x).shape == (2, 24)
+    mel = Generator(2, 4, **TINY)
+    assert mel.decoder_input == "mel" and mel.conv_pre.in_channels == TINY["aux_mels"]
+    with pytest.raises(ValueError, match="aux_mels"):
+        Generator(2, 4, **{**TINY, "aux_mels": 0})
+    with pytest.raises(ValueError, match="decoder_input"):
+        Generator(2, 4, **TINY, decoder_input="wave")

@@ -148,6 +148,7 @@ def test_aux_head_with_its_own_filterbank(waves):
     y, _ = waves
     crit = ReconstructionLoss(SR, hop_length=40, aux_hop_length=20, n_mels=16, aux_mels=8)
     target = zscore_over_time(crit.aux_mel(y))
+    torch.testing.assert_close(crit.aux_target(y), target)
     assert target.shape == (3, 8, 100)
     torch.testing.assert_close(target.mean(-1), torch.zeros(3, 8), atol=1e-5, rtol=0)
     torch.testing.assert_close(target.std(-1, unbiased=False), torch.ones(3, 8), atol=1e-3, rtol=0)
