@@ -200,14 +200,18 @@ class EEG2MusicGAN(NeuralNetRegressor):
     """Reconstruct music waveforms from EEG with a GAN (skorch regressor).
 
     A generator maps EEG trials ``(n_trials, n_channels, n_times)`` straight to
-    waveforms ``(n_trials, n_times * factor)``: an EEG encoder (1x1 spatial
-    convolution, residual dilated temporal convolutions with a receptive field
-    of at least 0.5 s) followed by a HiFi-GAN-style upsampler whose rates are
-    planned from ``factor = y.shape[1] // X.shape[2]``, inferred in ``fit``. It
-    trains on aligned random crops with log-mel L1, multi-resolution STFT and an
-    auxiliary EEG-rate log-mel loss, plus, after ``warmup_epochs``, an
-    adversarial and a feature-matching loss from a discriminator with its own
-    optimizer and learning-rate schedule. Prediction runs on whole trials.
+    waveforms ``(n_trials, n_times * factor)`` (no vocoder, no Griffin-Lim): an
+    EEG encoder (1x1 spatial convolution, residual dilated temporal
+    convolutions with a receptive field of at least 0.5 s) whose head decodes
+    a log-mel spectrogram at the EEG rate, followed by a HiFi-GAN-style
+    upsampler whose rates are planned from ``factor = y.shape[1] //
+    X.shape[2]``, inferred in ``fit``. Whole trials are encoded; the upsampler
+    trains on aligned random crops with log-mel L1 and multi-resolution STFT
+    losses, plus, after ``warmup_epochs``, adversarial and feature-matching
+    losses from a discriminator with its own optimizer and learning-rate
+    schedule. The encoder learns from the auxiliary log-mel loss (see the
+    generator's ``decoder_grad_scale``) and the upsampler also from true
+    spectrograms (``teacher_forcing``). Prediction runs on whole trials.
 
     Parameters
     ----------
