@@ -189,5 +189,5 @@ class EEGMusicData:
             f"<EEGMusicData | {len(self)} trials, {self.X.shape[1]} ch, {self.X.shape[2]} samples "
             f"@ {self.sfreq:g} Hz, y={y} @ {self.audio_sfreq} Hz, "
             f"{len(np.unique(self.subject))} subjects, {len(np.unique(self.stimulus))} stimuli, "
-            f"conditions={sorted(set(self.condition))}>"
+            f"conditions={sorted(map(str, set(self.condition)))}>"
         )
