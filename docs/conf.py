@@ -83,7 +83,7 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "default_thumb_file": None,
     "matplotlib_animations": False,
-    "reset_modules": ("matplotlib", "seaborn"),
+    "reset_modules": ("matplotlib", "gallery_reset.reset_sklearn"),
 }
 
 # -- HTML ---------------------------------------------------------------------

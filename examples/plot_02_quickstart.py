@@ -15,7 +15,7 @@ package's performance (see :doc:`/benchmarks`).
 # The twenty lines
 # ----------------
 # START QUICKSTART
-import numpy as np
+import sklearn
 import soundfile as sf
 from sklearn.model_selection import LeaveOneGroupOut, cross_validate
 from sklearn.pipeline import make_pipeline
@@ -23,16 +23,17 @@ from sklearn.pipeline import make_pipeline
 from sk_eeg2music import ChannelScaler, EEG2MusicGAN, EuclideanAlignment, make_simulated
 from sk_eeg2music.metrics import make_scorers
 
+sklearn.set_config(enable_metadata_routing=True)  # subject ids reach EuclideanAlignment
 data = make_simulated(kind="mos", n_subjects=4, segment_seconds=4.0)
+ea = EuclideanAlignment().set_fit_request(groups=True).set_transform_request(groups=True)
 gan = EEG2MusicGAN(sfreq=data.sfreq, max_epochs=2, batch_size=16, random_state=0)
-model = make_pipeline(ChannelScaler(), EuclideanAlignment(), gan)
-scoring, logo = make_scorers(data.audio_sfreq), LeaveOneGroupOut()
-cv = cross_validate(model, data.X, data.y, groups=data.groups, cv=logo, scoring=scoring,
-                    return_estimator=True)  # fmt: skip
-print({name: np.mean(s).round(3) for name, s in cv.items() if name.startswith("test_")})
+cv = cross_validate(make_pipeline(ChannelScaler(), ea, gan), data.X, data.y,
+                    cv=LeaveOneGroupOut(), params={"groups": data.groups},
+                    scoring=make_scorers(data.audio_sfreq), return_estimator=True)  # fmt: skip
+print({name: round(s.mean(), 3) for name, s in cv.items() if name.startswith("test_")})
 
-held_out = data.groups == np.unique(data.groups)[0]  # the subject of fold 0
-reconstruction = cv["estimator"][0].predict(data.X[held_out][:1])
+held_out = data.groups == min(data.groups)  # LeaveOneGroupOut's fold 0 tests this subject
+reconstruction = cv["estimator"][0].predict(data.X[held_out])  # all its trials: EA needs them
 sf.write("reconstruction.wav", reconstruction[0], data.audio_sfreq)
 # END QUICKSTART
 
@@ -44,6 +45,8 @@ sf.write("reconstruction.wav", reconstruction[0], data.audio_sfreq)
 # saw during training).
 import base64  # noqa: E402
 import io  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 
 class Audio:

@@ -14,11 +14,13 @@ cross-subject on unseen music (:class:`~sk_eeg2music.model_selection.SubjectTime
 # Data and model
 # --------------
 # Listening trials of six simulated subjects. The pipeline scales the channels
-# (fitted on training trials), aligns each subject with its own statistics,
-# and decodes the envelope from EEG 0–250 ms after it.
+# (fitted on training trials), aligns each subject with its own statistics
+# (the subject ids reach :class:`~sk_eeg2music.EuclideanAlignment` through
+# metadata routing), and decodes the envelope from EEG 0–250 ms after it.
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import sklearn
 from sk_eeg2music.model_selection import ShuffledPairs, SubjectTimeSplit
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, cross_validate
 from sklearn.pipeline import make_pipeline
@@ -26,6 +28,7 @@ from sklearn.pipeline import make_pipeline
 from sk_eeg2music import ChannelScaler, EuclideanAlignment, LinearDecoder, make_simulated
 from sk_eeg2music.metrics import make_scorers
 
+sklearn.set_config(enable_metadata_routing=True)
 data = make_simulated(kind="mos", n_subjects=6, segment_seconds=4.0, random_state=0)
 data = data.select(condition="listening")
 scoring = make_scorers(data.audio_sfreq)
@@ -33,7 +36,7 @@ metric = "test_envelope_correlation"
 
 model = make_pipeline(
     ChannelScaler(),
-    EuclideanAlignment(),
+    EuclideanAlignment().set_fit_request(groups=True).set_transform_request(groups=True),
     LinearDecoder(
         target="envelope",
         tmin=0.0,
@@ -46,12 +49,19 @@ model = make_pipeline(
 print(data)
 
 
-def evaluate(protocol, X, y, cv, **split_params):
-    """Scores of the model and of its shuffled control, fold by fold."""
+def evaluate(protocol, dataset, cv, **split_params):
+    """Scores of the model and of its shuffled control, on the same folds."""
+    folds = list(cv.split(dataset.X, dataset.y, **split_params))
     rows = []
     for name, estimator in (("decoder", model), ("shuffled control", ShuffledPairs(model))):
-        folds = list(cv.split(X, y, **split_params))
-        scores = cross_validate(estimator, X, y, cv=folds, scoring=scoring)
+        scores = cross_validate(
+            estimator,
+            dataset.X,
+            dataset.y,
+            cv=folds,
+            scoring=scoring,
+            params={"groups": dataset.subject},
+        )
         rows += [
             dict(protocol=protocol, model=name, fold=i, score=s)
             for i, s in enumerate(scores[metric])
@@ -67,7 +77,7 @@ def evaluate(protocol, X, y, cv, **split_params):
 rows = []
 for subject in np.unique(data.subject):
     one = data.select(subject=subject)
-    for row in evaluate("within-subject", one.X, one.y, GroupKFold(3), groups=one.segment):
+    for row in evaluate("within-subject", one, GroupKFold(3), groups=one.segment):
         rows.append({**row, "fold": f"{subject}/{row['fold']}"})
 
 # %%
@@ -75,7 +85,7 @@ for subject in np.unique(data.subject):
 # -------------
 # Leave one subject out. The test subject is new, but every test segment's
 # music was in the training set, heard by the other subjects.
-rows += evaluate("cross-subject", data.X, data.y, LeaveOneGroupOut(), groups=data.subject)
+rows += evaluate("cross-subject", data, LeaveOneGroupOut(), groups=data.subject)
 
 # %%
 # Unseen music
@@ -87,7 +97,7 @@ cv = SubjectTimeSplit(n_splits=3, random_state=0)
 for train, test in cv.split(data.X, groups=data.subject, segment=data.segment):
     assert not set(data.subject[train]) & set(data.subject[test])
     assert not set(data.segment[train]) & set(data.segment[test])
-rows += evaluate("unseen music", data.X, data.y, cv, groups=data.subject, segment=data.segment)
+rows += evaluate("unseen music", data, cv, groups=data.subject, segment=data.segment)
 
 # %%
 # Results

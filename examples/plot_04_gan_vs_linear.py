@@ -50,7 +50,7 @@ print(f"{len(X_train)} training trials, {len(X_test)} test trials of a new subje
 
 
 def preprocessing():
-    return [ChannelScaler(), Clip(threshold=5.0), EuclideanAlignment()]
+    return [ChannelScaler(robust=True), Clip(20.0), EuclideanAlignment()]
 
 
 linear = dict(
