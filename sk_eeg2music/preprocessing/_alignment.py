@@ -22,10 +22,11 @@ def mean_covariance(X):
     """
     n_trials, n_channels, n_times = X.shape
     C = np.zeros((n_channels, n_channels))
-    for block in iter_trial_chunks(n_trials, n_channels * n_times * 4):
-        chunk = X[block]
-        # float32 products (fast BLAS), summed over trials in float64.
-        C += np.matmul(chunk, chunk.transpose(0, 2, 1)).sum(axis=0, dtype=np.float64)
+    for block in iter_trial_chunks(n_trials, n_channels * n_times * 8):
+        # float64 products: float32 sums over tens of thousands of samples lose
+        # ~1e-7 relative accuracy, which an ill-conditioned R̄ amplifies.
+        chunk = X[block].astype(np.float64)
+        C += np.matmul(chunk, chunk.transpose(0, 2, 1)).sum(axis=0)
     C /= n_trials * n_times
     return (C + C.T) / 2
 
@@ -98,7 +99,7 @@ def align(X, groups=None, reg=1e-3):
         try:
             W = inv_sqrtm(mean_covariance(_TrialView(X, idx)), reg).astype(np.float32)
         except ValueError as exc:
-            raise ValueError(f"Group {group!r}: {exc}") from exc
+            raise ValueError(f"Group {str(group)!r}: {exc}") from exc
         for block in iter_trial_chunks(len(idx), n_channels * n_times * 4):
             out[idx[block]] = np.matmul(W, X[idx[block]])
     return out
