@@ -8,5 +8,15 @@ Data flow: :mod:`~sk_eeg2music.datasets` → :mod:`~sk_eeg2music.preprocessing`
 __version__ = "0.1.0"
 
 from .datasets import EEGMusicData, make_simulated
+from .preprocessing import BandpassFilter, ChannelScaler, Clip, EuclideanAlignment, Resample
 
-__all__ = ["EEGMusicData", "make_simulated", "__version__"]
+__all__ = [
+    "BandpassFilter",
+    "ChannelScaler",
+    "Clip",
+    "EEGMusicData",
+    "EuclideanAlignment",
+    "Resample",
+    "make_simulated",
+    "__version__",
+]
