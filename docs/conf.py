@@ -6,6 +6,7 @@ network: intersphinx is not used, so the build works offline.
 
 import inspect
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -147,5 +148,18 @@ def _check_public_docstrings(app):
                 logger.warning(f"public name sk_eeg2music.{name} has no docstring")
 
 
+def _skip_generated_members(app, what, name, obj, skip, options):
+    """Skip scikit-learn's generated ``set_*_request`` methods.
+
+    Every estimator with a ``groups``/``segment`` argument gets them; their
+    docstrings are scikit-learn's (with links into scikit-learn's own glossary)
+    and the user guide explains routing where it matters.
+    """
+    if re.fullmatch(r"set_\w+_request", name):
+        return True
+    return None
+
+
 def setup(app):
     app.connect("builder-inited", _check_public_docstrings)
+    app.connect("autodoc-skip-member", _skip_generated_members)
