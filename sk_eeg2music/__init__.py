@@ -8,5 +8,6 @@ Data flow: :mod:`~sk_eeg2music.datasets` → :mod:`~sk_eeg2music.preprocessing`
 __version__ = "0.1.0"
 
 from .datasets import EEGMusicData, make_simulated
+from .report import write_report
 
-__all__ = ["EEGMusicData", "make_simulated", "__version__"]
+__all__ = ["EEGMusicData", "make_simulated", "write_report", "__version__"]
