@@ -148,12 +148,17 @@ def _demo(args):
         title=f"EEG-to-music reconstruction: simulated {args.kind.upper()}",
         split_description=split,
         meta={
-            "data": repr(data),
+            "data": (
+                f"simulated {args.kind}: {len(set(data.subject))} subjects, "
+                f"{len(set(data.stimulus))} stimuli, conditions "
+                f"{', '.join(sorted(set(data.condition), reverse=True))}; EEG "
+                f"{data.X.shape[1]} channels at {data.sfreq:g} Hz, audio at {data.audio_sfreq} Hz"
+            ),
             "segment length": f"{args.segment_seconds:g} s",
             "seed": args.seed,
         },
         notes=[
-            f"Reconstructions on this page come from the {_BASELINE_LABEL.lower()}: noise with "
+            f"Reconstructions on this page come from the {_BASELINE_LABEL}: noise with "
             "the average spectrum of the training music. It is the floor an EEG decoder must "
             "beat."
         ],

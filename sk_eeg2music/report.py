@@ -165,9 +165,10 @@ def plot_log_mel(path, audio, sfreq, n_mels=64, hop_seconds=0.008, top_db=80.0, 
 def check_output_dir(out_dir):
     """Check that ``out_dir`` can be (re)written, before any work is done.
 
-    ``out_dir`` may be missing (its parents are created), an empty folder, or a
-    folder written earlier by :func:`atomic_output_dir`; anything else is
-    refused rather than deleted.
+    ``out_dir`` may be missing (with missing parents, created when writing
+    starts), an empty folder, or a folder written earlier by
+    :func:`atomic_output_dir`; anything else is refused rather than deleted.
+    Nothing is created here.
 
     Parameters
     ----------
@@ -197,22 +198,18 @@ def check_output_dir(out_dir):
             f"{out} is a non-empty folder that sk_eeg2music did not write; it is left "
             "untouched. Pick a new or empty output folder."
         )
-    blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
+    # The nearest existing ancestor decides: missing parents are only created
+    # when writing starts, so a refused or failed run leaves no empty folders.
+    existing = next(p for p in out.parents if p.exists())
+    if not existing.is_dir():
         raise OutputDirError(
-            f"cannot write to {out}: {blocker} is a file, not a folder. Pick another output folder."
+            f"cannot write to {out}: {existing} is a file, not a folder. Pick another "
+            "output folder."
         )
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+    if not os.access(existing, os.W_OK | os.X_OK):
         raise OutputDirError(
-            f"cannot create the parent folder of {out}: {exc.strerror or exc}. Pick an output "
-            "folder you can write to."
-        ) from exc
-    if not os.access(out.parent, os.W_OK | os.X_OK):
-        raise OutputDirError(
-            f"cannot write to {out.parent} (permission denied). Pick an output folder you "
-            "can write to."
+            f"cannot write to {existing} (permission denied). Pick an output folder you can "
+            "write to."
         )
     return out
 
@@ -243,6 +240,7 @@ def atomic_output_dir(out_dir):
     """
     out = check_output_dir(out_dir)
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     except OSError as exc:
         raise OutputDirError(
@@ -481,7 +479,8 @@ def write_report(
     ``out_dir/spectrograms/*.png``, ``out_dir/metrics.csv`` and
     ``out_dir/metrics.json``. Items sharing a stimulus and segment form one
     section, with one column per condition (listening before imagery) and one
-    row per clip label ("Original" first).
+    row per clip label ("Original" first). The time span shown for a segment
+    assumes contiguous segments of the clips' length, as every loader cuts them.
 
     Parameters
     ----------

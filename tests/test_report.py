@@ -231,6 +231,14 @@ def test_foreign_or_file_out_is_refused_untouched(tmp_path, items):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "home"]
 
 
+def test_missing_parents_created_only_when_writing(tmp_path, items):
+    out = tmp_path / "a" / "b" / "rep"
+    assert check_output_dir(out) == out.resolve()
+    assert list(tmp_path.iterdir()) == []
+    write_report(out, items[:1], None, sfreq=SFREQ)
+    assert (out / "report.html").exists()
+
+
 def test_unwritable_parent_gives_clear_error(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
