@@ -2,13 +2,14 @@
 
 Data flow: :mod:`~sk_eeg2music.datasets` → :mod:`~sk_eeg2music.preprocessing`
 → :mod:`~sk_eeg2music.models` → :mod:`~sk_eeg2music.metrics` →
-:mod:`~sk_eeg2music.model_selection`.
+:mod:`~sk_eeg2music.model_selection` → :mod:`~sk_eeg2music.report`.
 """
 
 __version__ = "0.1.0"
 
 from .datasets import EEGMusicData, make_simulated
 from .preprocessing import BandpassFilter, ChannelScaler, Clip, EuclideanAlignment, Resample
+from .report import write_report
 
 __all__ = [
     "BandpassFilter",
@@ -18,5 +19,6 @@ __all__ = [
     "EuclideanAlignment",
     "Resample",
     "make_simulated",
+    "write_report",
     "__version__",
 ]
