@@ -1,8 +1,9 @@
 """Pages written at build time from the code, so the docs cannot drift from it.
 
 - ``api.rst``: an autosummary entry for every name in ``sk_eeg2music.__all__``
-  and in the ``__all__`` of each public subpackage (``metrics``,
-  ``model_selection``, ...), grouped by the subpackage that defines it.
+  and in the ``__all__`` of each public submodule (``metrics``,
+  ``model_selection``, ...; for a submodule without ``__all__``, the public
+  classes and functions it defines), grouped by the subpackage that defines it.
 - ``_generated/cli_*.txt``: the ``--help`` text of the command line and of each
   sub-command.
 - ``datasets.rst`` / ``benchmarks.rst``: short stand-ins written only while
@@ -145,9 +146,18 @@ def api_page(sections, package_name="sk_eeg2music"):
     return "\n".join(lines)
 
 
-def write_api_page(srcdir):
-    """Write ``srcdir/api.rst`` from the package's ``__all__``."""
-    _write_if_changed(Path(srcdir) / "api.rst", api_page(collect_api()))
+def write_api_page(srcdir, package_name="sk_eeg2music"):
+    """Write ``srcdir/api.rst`` from the package's ``__all__``.
+
+    Also deletes the autosummary stubs of names that are no longer public, which
+    an incremental build would otherwise keep (and warn about).
+    """
+    sections = collect_api(package_name)
+    _write_if_changed(Path(srcdir) / "api.rst", api_page(sections, package_name))
+    current = {f"{package_name}.{name}.rst" for names in sections.values() for name in names}
+    for stub in (Path(srcdir) / "generated").glob(f"{package_name}.*.rst"):
+        if stub.name not in current:
+            stub.unlink()
 
 
 def write_cli_help(srcdir):
