@@ -44,7 +44,7 @@ model = make_pipeline(
         sfreq=data.sfreq,
         alphas=np.logspace(-1, 5, 7),
         audio_sfreq=data.audio_sfreq,
-    ),
+    ).set_fit_request(groups=True),  # inner CV of the penalty: by subject
 )
 print(data)
 
