@@ -7,6 +7,6 @@ Data flow: :mod:`~sk_eeg2music.datasets` → :mod:`~sk_eeg2music.preprocessing`
 
 __version__ = "0.1.0"
 
-from .datasets import EEGMusicData, make_simulated
+from .datasets import EEGMusicData, from_mne, load_mos, load_nmedt, make_simulated
 
-__all__ = ["EEGMusicData", "make_simulated", "__version__"]
+__all__ = ["EEGMusicData", "from_mne", "load_mos", "load_nmedt", "make_simulated", "__version__"]
