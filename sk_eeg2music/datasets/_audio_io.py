@@ -92,8 +92,8 @@ def audio_window(wave, audio_sfreq, start_seconds, n_samples, label):
         raise ValueError(
             f"the audio of {label} is too short for its EEG: it lasts "
             f"{len(wave) / audio_sfreq:.2f} s but the EEG needs audio up to "
-            f"{stop / audio_sfreq:.2f} s (from {start_seconds:.3f} s). Check that it is the right recording and the audio offset, "
-            "or use a shorter segment_seconds/duration."
+            f"{stop / audio_sfreq:.2f} s (from {start_seconds:.3f} s). Check that it is the "
+            "right recording and the audio offset, or use a shorter segment_seconds/duration."
         )
     out = np.zeros(n_samples, np.float32)
     lo = max(start, 0)

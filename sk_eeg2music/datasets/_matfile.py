@@ -98,6 +98,7 @@ def read_small(path, names):
     path = Path(path)
     if mat_version(path) == MAT_V73:
         return _read_small_h5(path, names)
+    check_v5_complete(path)
     from scipy.io import loadmat
 
     try:
@@ -131,6 +132,7 @@ def variable_shapes(path):
         except OSError as exc:
             raise corrupt_error(path, f"{type(exc).__name__}: {exc}") from exc
         return out
+    check_v5_complete(path)
     from scipy.io import whosmat
 
     try:
@@ -341,6 +343,34 @@ def _matrix_header(stream, endian, path):
     if mtype != _MI_INT8:
         raise corrupt_error(path, "malformed array name")
     return name.decode("latin-1"), mclass, is_complex, tuple(dims)
+
+
+def check_v5_complete(path):
+    """Raise the corrupt-file ValueError unless every variable of a v5 file fits in it.
+
+    :func:`scipy.io.loadmat` silently stops at the end of a truncated file; this
+    reads only the 8-byte tag of each top-level variable.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(128)
+        endian = "<" if head[126:128] == b"IM" else ">"
+        pos = 128
+        while pos < size:
+            f.seek(pos)
+            raw = f.read(8)
+            if len(raw) < 8:
+                raise corrupt_error(path, f"the file ends inside a variable tag at byte {pos}")
+            mtype, n_bytes = struct.unpack(endian + "II", raw)
+            if mtype not in (_MI_MATRIX, _MI_COMPRESSED):
+                raise corrupt_error(path, f"unexpected element type {mtype} at byte {pos}")
+            end = pos + 8 + n_bytes
+            if end > size:
+                raise corrupt_error(
+                    path, f"a variable ends at byte {end} but the file has only {size} bytes"
+                )
+            pos = end
 
 
 def _iter_v5(path, name, indices):
