@@ -78,22 +78,25 @@ def mat_version(path):
     raise corrupt_error(path, "not a MATLAB v5/v7/v7.3 MAT-file (unrecognised header)")
 
 
-def read_small(path, names):
-    """Read small variables (numbers, strings, structs, cells) by name.
+def read_small(path, names, simplify=True):
+    """Read variables (numbers, strings, structs, cells) by name, each in full.
 
     Parameters
     ----------
     path : str | Path
     names : sequence of str
         Variables to read; the others are skipped, not loaded.
+    simplify : bool, default=True
+        ``True``: as :func:`scipy.io.loadmat` returns them with
+        ``simplify_cells=True`` (structs as dicts, cells as object arrays or
+        lists, singleton dimensions squeezed); v7.3 files are converted to the
+        same form. ``False``: loadmat's raw form (every cell and struct a 2-D
+        array, indexed ``[0, 0]``), which keeps 1 x 1 cells nested (v5 only).
 
     Returns
     -------
     variables : dict
-        The variables found, as :func:`scipy.io.loadmat` returns them with
-        ``simplify_cells=True`` (structs as dicts, cells as object arrays or
-        lists, singleton dimensions squeezed). v7.3 files are converted to the
-        same form. Missing names are absent from the dict.
+        The variables found; missing names are absent.
     """
     path = Path(path)
     if mat_version(path) == MAT_V73:
@@ -102,7 +105,8 @@ def read_small(path, names):
     from scipy.io import loadmat
 
     try:
-        out = loadmat(path, variable_names=list(names), simplify_cells=True)
+        options = dict(simplify_cells=True) if simplify else dict(squeeze_me=False)
+        out = loadmat(path, variable_names=list(names), **options)
     except Exception as exc:  # scipy raises many types for damaged files
         raise corrupt_error(path, f"{type(exc).__name__}: {exc}") from exc
     return {k: v for k, v in out.items() if not k.startswith("__")}

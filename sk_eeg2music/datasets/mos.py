@@ -642,7 +642,8 @@ def _load_dryad(
     verify_stimuli,
     eeg_scale,
 ):
-    mat = read_small(path, ["eeg", "stim", "downFs"])
+    # Raw (unsqueezed) cells: with one participant, squeezing would drop a nesting level.
+    mat = read_small(path, ["eeg", "stim", "downFs"], simplify=False)
     for name in ("eeg", "stim", "downFs"):
         if name not in mat:
             raise ValueError(
