@@ -20,11 +20,13 @@ are identified by their number of notes. Both are checked against the audio
 
 import numbers
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import mne
 import numpy as np
 
+from ..audio import frame_envelope
 from ..utils._validation import check_rate_ratio
 from ._audio_io import audio_window, read_audio, resample_audio
 from ._base import EEGMusicData
@@ -80,8 +82,9 @@ def clean_label(label):
     return canonical.get(base.lower(), base)
 
 
+@lru_cache(maxsize=1)
 def _biosemi_names():
-    return mne.channels.make_standard_montage("biosemi64").ch_names
+    return tuple(mne.channels.make_standard_montage("biosemi64").ch_names)
 
 
 def mos_info(ch_names, sfreq):
@@ -243,17 +246,11 @@ def _chorale_audio(paths, sfreq, n_times, audio_sfreq, audio_offset, seg_len, n_
         melody = wav[start:, 1]
         label = f"{chorale} ({path})"
         wave = resample_audio(melody, file_sfreq, audio_sfreq)
-        segments = audio_window(wave, audio_sfreq, 0.0, n_seg * seg_len * factor, label)
+        trial = audio_window(wave, audio_sfreq, 0.0, n_times * factor, label)
         # Features at the EEG rate over the whole trial, for the stimulus check.
-        env = resample_audio(np.abs(melody), file_sfreq, sfreq)
-        if len(env) < n_times:
-            raise ValueError(
-                f"the audio of {label} is too short for its EEG: {len(melody) / file_sfreq:.2f} s "
-                f"after the EEG start, {n_times / sfreq:.2f} s needed."
-            )
-        env = env[:n_times].astype(np.float64)
+        env = frame_envelope(trial, factor, power=1.0).astype(np.float64)
         out[chorale] = dict(
-            segments=segments.reshape(n_seg, seg_len * factor),
+            segments=trial[: n_seg * seg_len * factor].reshape(n_seg, seg_len * factor),
             envelope=env,
             onsets=np.maximum(np.diff(env, prepend=env[0]), 0.0),
             start_seconds=start / file_sfreq,
