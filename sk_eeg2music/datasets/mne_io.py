@@ -50,7 +50,10 @@ def _audio_sources(audio, audio_sfreq):
 
 def _picks(info, picks):
     if isinstance(picks, str):
-        idx = mne.pick_types(info, meg=False, **{picks: True}, exclude=())
+        try:  # a channel type; bad channels are left out, as MNE does for type picks
+            idx = mne.pick_types(info, **{"meg": False, picks: True}, exclude="bads")
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"picks={picks!r} is not a channel type MNE knows: {exc}") from exc
     else:
         idx = mne.pick_channels(info["ch_names"], include=list(picks), ordered=True)
     if not len(idx):
@@ -142,7 +145,8 @@ def from_mne(
         Condition of trials whose event name has no ``listening``/``imagery`` tag,
         or ``{stimulus: condition}``.
     picks : str | list of str, default="eeg"
-        A channel type or channel names (in that order).
+        A channel type (channels marked bad in ``info["bads"]`` are left out, as
+        in MNE) or channel names (in that order).
 
     Returns
     -------
