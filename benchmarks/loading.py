@@ -21,6 +21,7 @@ that already holds files of the same format and scale.
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -103,7 +104,7 @@ def measure(folder, method):
         check=True,
         capture_output=True,
         text=True,
-        env={"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "2", "PATH": "/usr/bin:/bin"},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "2"},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
