@@ -7,7 +7,7 @@ Data flow: :mod:`~sk_eeg2music.datasets` → :mod:`~sk_eeg2music.preprocessing`
 
 __version__ = "0.1.0"
 
-from .datasets import EEGMusicData, make_simulated
+from .datasets import EEGMusicData, from_mne, load_mos, load_nmedt, make_simulated
 from .preprocessing import BandpassFilter, ChannelScaler, Clip, EuclideanAlignment, Resample
 from .report import write_report
 
@@ -18,6 +18,9 @@ __all__ = [
     "EEGMusicData",
     "EuclideanAlignment",
     "Resample",
+    "from_mne",
+    "load_mos",
+    "load_nmedt",
     "make_simulated",
     "write_report",
     "__version__",
