@@ -72,9 +72,10 @@ def test_independent_noise_scores_about_zero(metric):
     rng = np.random.default_rng(0)
     t = np.arange(SFREQ) / SFREQ
     # Amplitude-modulated noise so that envelopes and spectra have time structure.
-    env = lambda: (
-        1 + np.sin(2 * np.pi * rng.uniform(1, 4, (30, 1)) * t + rng.uniform(0, 6, (30, 1)))
-    )  # noqa: E731
+    def env():
+        freq, phase = rng.uniform(1, 4, (30, 1)), rng.uniform(0, 6, (30, 1))
+        return 1 + np.sin(2 * np.pi * freq * t + phase)
+
     a = (env() * rng.standard_normal((30, SFREQ))).astype(np.float32)
     b = (env() * rng.standard_normal((30, SFREQ))).astype(np.float32)
     per_trial = metric(a, b, sfreq=SFREQ)
