@@ -134,6 +134,7 @@ fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
 history.drop(columns="train_loss").plot(ax=ax, marker="o")
 ax.axvline(fitted_gan.warmup_epochs + 0.5, color="k", ls="--", lw=0.8)
 ax.set(xlabel="epoch", ylabel="loss component", title="GAN training history")
+ax.set_xticks(history.index)
 ax.legend(fontsize=7, ncols=2)
 plt.show()
 
