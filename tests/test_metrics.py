@@ -71,6 +71,7 @@ def test_si_sdr_identical_is_capped_and_scale_invariant(audio):
 def test_independent_noise_scores_about_zero(metric):
     rng = np.random.default_rng(0)
     t = np.arange(SFREQ) / SFREQ
+
     # Amplitude-modulated noise so that envelopes and spectra have time structure.
     def env():
         freq, phase = rng.uniform(1, 4, (30, 1)), rng.uniform(0, 6, (30, 1))
