@@ -74,7 +74,7 @@ def bench_alpha_path(n_subjects, n_alphas, repeat, with_tdr):
             -tmax, -tmin, data.sfreq, estimator=estimator, fit_intercept=fit_intercept
         )
 
-    rows = [("ours: alpha path (%d alphas, one eigh)" % n_alphas, t_path)]
+    rows = [(f"ours: alpha path ({n_alphas} alphas, one eigh)", t_path)]
     t_ridge = _best(lambda: rf(Ridge(abs_alpha), True).fit(X_mne, Y_mne), repeat)
     rows.append(("MNE ReceptiveField(Ridge), 1 alpha", t_ridge))
     if with_tdr:
@@ -114,7 +114,7 @@ def bench_metrics(n_trials, seconds, sfreq, repeat):
     print(f"\nmetrics on {n_trials} trials x {seconds:g} s at {sfreq} Hz (cold cache each)")
     print("| metric | seconds |\n|---|---|")
     for name in scorers:
-        print(f"| {name} | {_best(lambda: run(name), repeat):.2f} |")
+        print(f"| {name} | {_best(lambda name=name: run(name), repeat):.2f} |")
 
     def all_scorers():
         metrics._LOG_MEL_CACHE.clear()

@@ -13,10 +13,10 @@ from sk_eeg2music.model_selection import ShuffledPairs
 from sk_eeg2music.models import LinearDecoder
 from sk_eeg2music.models.linear import (
     apply_lagged,
+    cv_alpha_scores,
     haufe_patterns,
     inner_splits,
     lag_samples,
-    cv_alpha_scores,
     lagged_cross,
     lagged_gram,
     lagged_sums,
