@@ -155,8 +155,10 @@ class EuclideanAlignment(_StatelessEEGTransformer):
         square root, in ``[0, 1)``. It keeps rank-deficient covariances
         (average reference: rank n_channels - 1; interpolated channels lower it
         further) invertible: directions with no variance stay near zero instead
-        of being amplified. Directions with variance well above
-        ``reg * tr(R̄)/n_channels`` are whitened almost exactly.
+        of being amplified. A direction with variance λ comes out with variance
+        ``λ / ((1 - reg) λ + reg m)``, ``m = tr(R̄)/n_channels``: about 1 when
+        λ is well above ``reg * m``, below 1 (under-whitened, on purpose) for
+        weaker directions.
 
     Attributes
     ----------
@@ -192,7 +194,7 @@ class EuclideanAlignment(_StatelessEEGTransformer):
     >>> import numpy as np
     >>> from sk_eeg2music.preprocessing import EuclideanAlignment
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.standard_normal((4, 3, 200)).astype("float32") * [[1.0], [5.0], [0.1]]
+    >>> X = rng.standard_normal((4, 3, 200)).astype("float32") * [[1.0], [2.0], [0.5]]
     >>> Xa = EuclideanAlignment().fit_transform(X, groups=["s1", "s1", "s2", "s2"])
     >>> C = np.mean([x @ x.T / 200 for x in Xa[:2]], axis=0)
     >>> bool(np.allclose(C, np.eye(3), atol=0.01))
