@@ -1,0 +1,161 @@
+"""Does ``EEG2MusicGAN`` learn? Leave-one-subject-out on simulated MOS data.
+
+For each held-out subject, the default CPU ``EEG2MusicGAN`` is trained for a
+fixed wall-clock budget on the other subjects' trials, twice:
+
+* ``real``: EEG paired with the music heard during it;
+* ``shuffled``: the same EEG paired with the music of a random other training
+  trial (the null control: identical model, data and budget, no EEG-music
+  correspondence).
+
+The held-out subject's whole trials are then reconstructed and scored with
+
+* mel-spectrogram correlation (:func:`sk_eeg2music.metrics.mel_correlation`);
+* n-way identification: each reconstruction's z-scored log-mel is correlated
+  with that of every distinct true test segment (stimulus x segment); top-1
+  accuracy, chance 1 / n_segments.
+
+EEG channels are standardised with statistics of the training subjects only.
+Nothing of the held-out subject is seen in training (its music is: the same
+four melodies are heard by every subject, as in the real MOS design).
+
+Usage::
+
+    OMP_NUM_THREADS=2 python benchmarks/gan_learning.py --budget 180 [--subjects sub-04]
+"""
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+
+from sk_eeg2music import EEG2MusicGAN, make_simulated
+from sk_eeg2music.audio import log_mel_spectrogram
+from sk_eeg2music.metrics import mel_correlation_per_trial
+
+
+class TimeBudget(Callback):
+    """Stop training at the end of the first epoch that ends past ``seconds``."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def on_train_begin(self, net, **kwargs):
+        self.start_ = time.perf_counter()
+
+    def on_epoch_end(self, net, **kwargs):
+        if time.perf_counter() - self.start_ > self.seconds:
+            raise KeyboardInterrupt  # skorch's way to end fit early (cf. EarlyStopping)
+
+
+def standardize(X_train, X_test):
+    """Per-channel z-scoring with training statistics only."""
+    mean = X_train.mean(axis=(0, 2), keepdims=True)
+    std = X_train.std(axis=(0, 2), keepdims=True)
+    return (X_train - mean) / std, (X_test - mean) / std
+
+
+def identification_accuracy(y_true, y_pred, segment_ids, audio_sfreq):
+    """n-way top-1 identification among the distinct true segments.
+
+    Parameters
+    ----------
+    y_true, y_pred : ndarray, shape (n_trials, n_audio)
+    segment_ids : ndarray, shape (n_trials,)
+        Identity of each trial's true audio (stimulus and segment).
+    audio_sfreq : float
+
+    Returns
+    -------
+    accuracy : float
+    n_way : int
+        Number of distinct segments (chance = 1 / n_way).
+    """
+    ids, first = np.unique(segment_ids, return_index=True)
+    hop = int(round(0.008 * audio_sfreq))
+
+    def features(y):
+        m = log_mel_spectrogram(y, audio_sfreq, hop, n_mels=32)
+        m = (m - m.mean(-1, keepdims=True)) / (m.std(-1, keepdims=True) + 1e-8)
+        m = m.reshape(len(y), -1)
+        m = m - m.mean(1, keepdims=True)
+        return m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-12)
+
+    sims = features(y_pred) @ features(y_true[first]).T  # (n_trials, n_way)
+    correct = ids[np.argmax(sims, axis=1)] == segment_ids
+    return float(correct.mean()), len(ids)
+
+
+def run_fold(data, test_subject, budget, shuffle, seed):
+    train = data.subject != test_subject
+    X_train, X_test = standardize(data.X[train], data.X[~train])
+    y_train = data.y[train]
+    if shuffle:
+        y_train = y_train[np.random.default_rng(seed).permutation(len(y_train))]
+    gan = EEG2MusicGAN(
+        sfreq=data.sfreq,
+        max_epochs=10_000,
+        callbacks=[("budget", TimeBudget(budget))],
+        random_state=seed,
+        verbose=0,
+    )
+    t0 = time.perf_counter()
+    gan.fit(X_train, y_train)
+    fit_s = time.perf_counter() - t0
+    y_pred = gan.predict(X_test)
+    y_true = data.y[~train]
+    r = mel_correlation_per_trial(y_true, y_pred, sfreq=data.audio_sfreq)
+    cond = data.condition[~train]
+    out = dict(epochs=len(gan.history), fit_s=fit_s, mel_r=float(r.mean()))
+    for c in np.unique(cond):
+        out[f"mel_r_{c}"] = float(r[cond == c].mean())
+        acc, n_way = identification_accuracy(
+            y_true[cond == c],
+            y_pred[cond == c],
+            data.segment_id[~train][cond == c],
+            data.audio_sfreq,
+        )
+        out[f"id_{c}"], out["n_way"] = acc, n_way
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=180.0, help="seconds of training per fit")
+    parser.add_argument("--subjects", nargs="*", default=None, help="held-out subjects")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    data = make_simulated("mos")  # 4 subjects, 4-s segments, 64 Hz EEG, 16 kHz audio
+    subjects = args.subjects or list(np.unique(data.subject))
+    print(f"{data!r}\nbudget {args.budget:g} s per fit, {torch.get_num_threads()} threads\n")
+    print(
+        "| held out | pairs | epochs | fit s | mel r (all) | mel r listening | mel r imagery "
+        "| id listening | id imagery | chance |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for subject in subjects:
+        for shuffle in (False, True):
+            res = run_fold(data, subject, args.budget, shuffle, args.seed)
+            rows.append((shuffle, res))
+            print(
+                f"| {subject} | {'shuffled' if shuffle else 'real'} | {res['epochs']} "
+                f"| {res['fit_s']:.0f} | {res['mel_r']:.3f} | {res['mel_r_listening']:.3f} "
+                f"| {res['mel_r_imagery']:.3f} | {res['id_listening']:.3f} "
+                f"| {res['id_imagery']:.3f} | {1 / res['n_way']:.3f} |",
+                flush=True,
+            )
+    for shuffle in (False, True):
+        sel = [r for s, r in rows if s == shuffle]
+        keys = ("mel_r", "mel_r_listening", "mel_r_imagery", "id_listening", "id_imagery")
+        means = " | ".join(f"{np.mean([r[k] for r in sel]):.3f}" for k in keys)
+        print(f"| mean | {'shuffled' if shuffle else 'real'} | | | {means} | |")
+
+
+if __name__ == "__main__":
+    main()

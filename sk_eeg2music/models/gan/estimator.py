@@ -1,0 +1,772 @@
+"""``EEG2MusicGAN``: the EEG-to-waveform GAN as a skorch regressor.
+
+The generator (:class:`~.generator.Generator`) is skorch's ``module``; the
+discriminator and its optimizer are registered as extra skorch components
+(``discriminator_``, ``optimizer_discriminator_``), so ``discriminator__*`` and
+``optimizer_discriminator__*`` parameters, device moves, pickling and
+``save_params(f_discriminator=..., f_optimizer_discriminator=...)`` work as for
+the built-in ones. The reconstruction losses live in skorch's ``criterion``
+(:class:`~.losses.ReconstructionLoss`, which holds the mel filterbank).
+
+Only documented skorch hooks are overridden: ``initialize_module``,
+``initialize_criterion`` and ``initialize_optimizer`` build the parts,
+``train_step`` does the alternating discriminator/generator update,
+``get_loss`` gives the validation loss, ``get_dataset`` and
+``get_split_datasets`` validate input and guard the inner split, ``score``
+returns mel-spectrogram correlation, and ``fit``/``partial_fit`` only infer
+shapes from the data (as braindecode does) and scope the random seed.
+"""
+
+import contextlib
+import inspect
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from skorch import NeuralNetRegressor
+from skorch.callbacks import EpochTimer, LRScheduler, PassthroughScoring, PrintLog
+from skorch.dataset import ValidSplit, unpack_data
+from skorch.utils import TeeGenerator, to_tensor
+
+from ...metrics import mel_correlation_per_trial
+from ...utils._validation import check_audio, check_eeg, check_sfreq, check_y_for_eeg
+from .discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
+from .generator import Generator
+from .losses import (
+    ADVERSARIAL_LOSSES,
+    ReconstructionLoss,
+    discriminator_loss,
+    feature_matching_loss,
+    generator_adversarial_loss,
+    weighted_sum,
+)
+
+#: Network sizes per preset; explicit ``module__*`` / ``discriminator__*`` /
+#: ``criterion__*`` parameters override them.
+PRESETS = {
+    # ~0.3 M-parameter generator and ~0.1 M-parameter 3-scale MelGAN
+    # discriminator: trains at tens of audio-seconds per second on 2 cores.
+    "cpu": dict(
+        module=dict(
+            encoder_channels=64,
+            upsample_channels=128,
+            min_channels=8,
+            resblock_kernel_sizes=(3,),
+            resblock_dilations=((1, 3),),
+            resblock_type=2,
+            aux_mels=64,
+        ),
+        discriminator=(
+            MultiScaleDiscriminator,
+            dict(n_scales=3, channels=4, max_channels=64, n_layers=4, downsampling=4),
+        ),
+        criterion=dict(n_mels=64),
+    ),
+    # HiFi-GAN V1-sized upsampler (MRF with kernels 3/7/11) and its
+    # multi-period discriminator: for CUDA.
+    "gpu": dict(
+        module=dict(
+            encoder_channels=256,
+            upsample_channels=512,
+            min_channels=32,
+            resblock_kernel_sizes=(3, 7, 11),
+            resblock_dilations=((1, 3, 5), (1, 3, 5), (1, 3, 5)),
+            resblock_type=1,
+            aux_mels=80,
+        ),
+        discriminator=(MultiPeriodDiscriminator, dict()),
+        criterion=dict(n_mels=80),
+    ),
+    # Smallest networks that exercise every code path: for unit tests and the
+    # scikit-learn compliance suite (use with max_epochs=1).
+    "tiny": dict(
+        module=dict(
+            encoder_channels=8,
+            encoder_dilations=(1, 2),
+            upsample_channels=8,
+            min_channels=4,
+            resblock_kernel_sizes=(3,),
+            resblock_dilations=((1,),),
+            resblock_type=2,
+            aux_mels=8,
+        ),
+        discriminator=(
+            MultiScaleDiscriminator,
+            dict(n_scales=2, channels=4, max_channels=8, n_layers=1, downsampling=4),
+        ),
+        criterion=dict(n_mels=8),
+    ),
+}
+
+#: Loss components recorded per batch (``train_<name>``) and per epoch.
+LOGGED_COMPONENTS = (
+    "mel",
+    "stft_sc",
+    "stft_mag",
+    "wav",
+    "aux",
+    "adv",
+    "fm",
+    "d_loss",
+    "d_real",
+    "d_fake",
+)
+
+
+_ADVERSARIAL_COMPONENTS = ("adv", "fm", "d_loss", "d_real", "d_fake")
+
+
+class DiscriminatorLRScheduler(LRScheduler):
+    """:class:`skorch.callbacks.LRScheduler` acting on ``net.optimizer_discriminator_``.
+
+    skorch's scheduler callback only knows ``net.optimizer_``; this one gives
+    the discriminator its own schedule (same parameters as ``LRScheduler``).
+    """
+
+    def _get_scheduler(self, net, policy, **scheduler_kwargs):
+        return policy(net.optimizer_discriminator_, **scheduler_kwargs)
+
+    def on_epoch_end(self, net, **kwargs):
+        # The schedule counts the epochs the discriminator actually trained
+        # (none during warm-up or with lambda_adv=0).
+        if getattr(net, "_adversarial_active", lambda: True)():
+            super().on_epoch_end(net, **kwargs)
+
+
+def random_crops(X, y, factor, n_crop):
+    """Aligned random crops of EEG and audio, one per trial.
+
+    Parameters
+    ----------
+    X : Tensor, shape (batch, n_channels, n_times)
+    y : Tensor, shape (batch, n_times * factor)
+    factor : int
+        Audio samples per EEG sample.
+    n_crop : int | None
+        Crop length in EEG samples; ``None`` or ``>= n_times`` keeps whole trials.
+
+    Returns
+    -------
+    X_crop : Tensor, shape (batch, n_channels, n_crop)
+    y_crop : Tensor, shape (batch, n_crop * factor)
+        ``y_crop[i]`` is the audio heard during ``X_crop[i]``. Offsets come from
+        torch's global generator (seeded by ``random_state``).
+    """
+    n_times = X.shape[-1]
+    if n_crop is None or n_crop >= n_times:
+        return X, y
+    offsets = torch.randint(0, n_times - n_crop + 1, (len(X),)).tolist()
+    X_crop = torch.stack([X[i, :, o : o + n_crop] for i, o in enumerate(offsets)])
+    y_crop = torch.stack([y[i, o * factor : (o + n_crop) * factor] for i, o in enumerate(offsets)])
+    return X_crop, y_crop
+
+
+def random_windows(y_real, y_fake, n_window):
+    """The same random window of real and generated audio, one offset per example.
+
+    Parameters
+    ----------
+    y_real, y_fake : Tensor, shape (batch, n_audio)
+    n_window : int | None
+        Window length in audio samples; ``None`` or ``>= n_audio`` keeps all.
+
+    Returns
+    -------
+    real, fake : Tensor, shape (batch, n_window)
+    """
+    n_audio = y_real.shape[-1]
+    if n_window is None or n_window >= n_audio:
+        return y_real, y_fake
+    offsets = torch.randint(0, n_audio - n_window + 1, (len(y_real),)).tolist()
+    real = torch.stack([y_real[i, o : o + n_window] for i, o in enumerate(offsets)])
+    fake = torch.stack([y_fake[i, o : o + n_window] for i, o in enumerate(offsets)])
+    return real, fake
+
+
+def _accepted(cls, kwargs):
+    """The subset of ``kwargs`` that ``cls``'s constructor accepts."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
+class EEG2MusicGAN(NeuralNetRegressor):
+    """Reconstruct music waveforms from EEG with a GAN (skorch regressor).
+
+    A generator maps EEG trials ``(n_trials, n_channels, n_times)`` straight to
+    waveforms ``(n_trials, n_times * factor)``: an EEG encoder (1x1 spatial
+    convolution, residual dilated temporal convolutions with a receptive field
+    of at least 0.5 s) followed by a HiFi-GAN-style upsampler whose rates are
+    planned from ``factor = y.shape[1] // X.shape[2]``, inferred in ``fit``. It
+    trains on aligned random crops with log-mel L1, multi-resolution STFT and an
+    auxiliary EEG-rate log-mel loss, plus, after ``warmup_epochs``, an
+    adversarial and a feature-matching loss from a discriminator with its own
+    optimizer and learning-rate schedule. Prediction runs on whole trials.
+
+    Parameters
+    ----------
+    module : type or torch.nn.Module, default=Generator
+        The generator. A class receives ``n_channels``, ``factor`` and
+        ``sfreq`` (inferred / from this estimator), the preset's sizes and any
+        ``module__*`` parameters.
+    discriminator : type or torch.nn.Module | None, default=None
+        Returns ``(logits, feature_maps)`` for waveforms ``(batch, n_audio)``;
+        ``None`` uses the preset's (MelGAN multi-scale for ``"cpu"``, HiFi-GAN
+        multi-period for ``"gpu"``). ``discriminator__*`` reach it.
+    sfreq : float, default=64.0
+        EEG sampling rate (Hz); the audio rate is ``sfreq * factor``.
+    preset : {"cpu", "gpu", "tiny"}, default="cpu"
+        Network sizes (see :data:`PRESETS`): ``"cpu"`` is sized for 2 CPU
+        cores, ``"gpu"`` is a larger generator with the multi-period
+        discriminator, ``"tiny"`` is for tests.
+    lambda_adv : float, default=1.0
+        Weight of the adversarial loss; 0 is the reconstruction-only ablation
+        (the discriminator is never run or updated).
+    lambda_fm : float, default=2.0
+        Weight of the feature-matching loss (HiFi-GAN).
+    lambda_mel : float, default=45.0
+        Weight of the log-mel L1 loss (HiFi-GAN).
+    lambda_stft : float, default=2.5
+        Weight of each multi-resolution STFT term (spectral convergence and log
+        magnitude; UnivNet's 2.5).
+    lambda_wav : float, default=0.0
+        Weight of the waveform L1 loss. Off by default: it is phase-sensitive
+        and pulls outputs towards silence.
+    lambda_aux : float, default=10.0
+        Weight of the auxiliary loss on the generator's EEG-rate log-mel head;
+        it trains the encoder directly on the spectrogram it must decode.
+    adversarial_loss : {"lsgan", "hinge"}, default="lsgan"
+    warmup_epochs : int, default=5
+        Epochs of reconstruction-only training before the discriminator starts.
+    crop_seconds : float | None, default=1.0
+        Length of the random training crops (s); ``None`` trains on whole trials.
+    discriminator_crop_seconds : float | None, default=0.25
+        The discriminator sees one random window of this length (s) from each
+        real and generated crop (the same window for both). Vocoder
+        discriminators judge ~0.3-s segments; shorter windows cut its cost,
+        which dominates a CPU training step. ``None``: the whole crop.
+    max_epochs : int, default=30
+    batch_size : int, default=8
+    lr : float, default=2e-4
+        Generator learning rate (AdamW).
+    lr_discriminator : float, default=2e-4
+        Discriminator learning rate, applied when the optimizers are built
+        (``optimizer_discriminator__lr`` takes precedence); never inherited
+        from ``lr``.
+    optimizer, optimizer_discriminator : type, default=torch.optim.AdamW
+    optimizer__betas, optimizer_discriminator__betas : tuple, default=(0.8, 0.99)
+    grad_clip : float | None, default=10.0
+        Max gradient norm of the generator (``None``: no clipping).
+    grad_clip_discriminator : float | None, default=1.0
+        Max gradient norm of the discriminator.
+    lr_decay : float, default=0.999
+        Per-epoch ``ExponentialLR`` factor of both optimizers (the
+        ``lr_scheduler`` and ``lr_scheduler_discriminator`` callbacks).
+    standardize_input : bool, default=True
+        Standardise each EEG channel with its mean and standard deviation over
+        the training trials (held in the generator, so EEG in volts works).
+    criterion : type, default=ReconstructionLoss
+        Holds the reconstruction losses; ``criterion__*`` (e.g. ``n_mels``)
+        reach it.
+    train_split : callable | None, default=None
+        Inner validation split. ``None`` (no split) by default; for early
+        stopping use a split grouped by subject, e.g.
+        ``skorch.dataset.ValidSplit(GroupKFold(5))`` and ``fit(X, y,
+        groups=subject)``. A random split (``ValidSplit(5)``) together with
+        groups is refused: it would put trials of one subject on both sides.
+    iterator_train__shuffle : bool, default=True
+    random_state : int | numpy.random.RandomState | None, default=None
+        Seeds weight initialisation, batch order, crops and dropout for
+        ``fit`` (torch's global generator is restored afterwards); with an int,
+        two CPU fits give identical predictions.
+    device : str, default="cpu"
+        ``"cuda"`` works; pair it with ``preset="gpu"``.
+    verbose : int, default=1
+    **kwargs
+        Any other :class:`skorch.NeuralNet` parameter (``callbacks``,
+        ``iterator_valid__batch_size``, ``module__encoder_channels``, ...).
+
+    Attributes
+    ----------
+    module_ : Generator
+    discriminator_ : torch.nn.Module
+    optimizer_, optimizer_discriminator_ : torch.optim.Optimizer
+    criterion_ : ReconstructionLoss
+    factor_ : int
+        Audio samples per EEG sample, inferred in ``fit``.
+    audio_sfreq_ : float
+        ``sfreq * factor_``.
+    n_channels_in_ : int
+        EEG channels seen in ``fit``.
+    n_features_in_ : int
+        Same as ``n_channels_in_`` (scikit-learn's name).
+    input_mean_, input_scale_ : ndarray, shape (n_channels,)
+        Channel statistics of the training EEG.
+    history_ : skorch.History
+        Per epoch and per batch: ``train_loss`` (generator objective),
+        ``train_d_loss`` and every loss component as ``train_<name>``.
+
+    Notes
+    -----
+    With ``train_split=None`` the default ``Checkpoint`` monitor
+    (``valid_loss_best``) does not exist; use ``monitor="train_loss_best"`` and
+    pass ``f_discriminator=`` and ``f_optimizer_discriminator=`` so both
+    networks and both optimizers are saved.
+
+    Examples
+    --------
+    >>> from sk_eeg2music import EEG2MusicGAN, make_simulated
+    >>> data = make_simulated("mos", n_subjects=1, segment_seconds=2.0, audio_sfreq=8000)
+    >>> gan = EEG2MusicGAN(preset="tiny", max_epochs=1, verbose=0, random_state=0)
+    >>> gan.fit(data.X, data.y).predict(data.X[:2]).shape
+    (2, 16000)
+    """
+
+    def __init__(
+        self,
+        module=Generator,
+        discriminator=None,
+        *,
+        sfreq=64.0,
+        preset="cpu",
+        lambda_adv=1.0,
+        lambda_fm=2.0,
+        lambda_mel=45.0,
+        lambda_stft=2.5,
+        lambda_wav=0.0,
+        lambda_aux=10.0,
+        adversarial_loss="lsgan",
+        warmup_epochs=5,
+        crop_seconds=1.0,
+        discriminator_crop_seconds=0.25,
+        max_epochs=30,
+        batch_size=8,
+        lr=2e-4,
+        lr_discriminator=2e-4,
+        optimizer=torch.optim.AdamW,
+        optimizer_discriminator=torch.optim.AdamW,
+        optimizer__betas=(0.8, 0.99),
+        optimizer_discriminator__betas=(0.8, 0.99),
+        grad_clip=10.0,
+        grad_clip_discriminator=1.0,
+        lr_decay=0.999,
+        standardize_input=True,
+        criterion=ReconstructionLoss,
+        train_split=None,
+        iterator_train__shuffle=True,
+        random_state=None,
+        device="cpu",
+        verbose=1,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            device=device,
+            verbose=verbose,
+            optimizer__betas=optimizer__betas,
+            optimizer_discriminator__betas=optimizer_discriminator__betas,
+            iterator_train__shuffle=iterator_train__shuffle,
+            **kwargs,
+        )
+        self.discriminator = discriminator
+        self.sfreq = sfreq
+        self.preset = preset
+        self.lambda_adv = lambda_adv
+        self.lambda_fm = lambda_fm
+        self.lambda_mel = lambda_mel
+        self.lambda_stft = lambda_stft
+        self.lambda_wav = lambda_wav
+        self.lambda_aux = lambda_aux
+        self.adversarial_loss = adversarial_loss
+        self.warmup_epochs = warmup_epochs
+        self.crop_seconds = crop_seconds
+        self.discriminator_crop_seconds = discriminator_crop_seconds
+        self.lr_discriminator = lr_discriminator
+        self.optimizer_discriminator = optimizer_discriminator
+        self.grad_clip = grad_clip
+        self.grad_clip_discriminator = grad_clip_discriminator
+        self.lr_decay = lr_decay
+        self.standardize_input = standardize_input
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ skorch
+    @property
+    def _default_callbacks(self):
+        scorers = [
+            (f"train_{name}", PassthroughScoring(name=f"train_{name}", on_train=True))
+            for name in LOGGED_COMPONENTS
+        ]
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            *scorers,
+            (
+                "lr_scheduler",
+                LRScheduler(torch.optim.lr_scheduler.ExponentialLR, gamma=self.lr_decay),
+            ),
+            (
+                "lr_scheduler_discriminator",
+                DiscriminatorLRScheduler(
+                    torch.optim.lr_scheduler.ExponentialLR,
+                    gamma=self.lr_decay,
+                    event_name="event_lr_discriminator",
+                ),
+            ),
+            ("print_log", PrintLog(keys_ignored=("train_d_real", "train_d_fake"))),
+        ]
+
+    def initialize_module(self):
+        """Build the generator and the discriminator for the shapes seen in ``fit``."""
+        self._check_shapes_known()
+        preset = self._preset()
+        kwargs = self.get_params_for("module")
+        if isinstance(self.module, type):
+            inferred = dict(n_channels=self.n_channels_in_, factor=self.factor_, sfreq=self.sfreq)
+            defaults = preset["module"] if issubclass(self.module, Generator) else {}
+            kwargs = {**_accepted(self.module, inferred), **defaults, **kwargs}
+        module = self.initialized_instance(self.module, kwargs)
+        standardize = getattr(module, "standardize", None)
+        if self.standardize_input and hasattr(standardize, "set_statistics"):
+            standardize.set_statistics(self.input_mean_, self.input_scale_)
+        self.module_ = module
+
+        disc_cls, disc_defaults = preset["discriminator"]
+        disc = disc_cls if self.discriminator is None else self.discriminator
+        kwargs = self.get_params_for("discriminator")
+        if disc is disc_cls:
+            kwargs = {**disc_defaults, **kwargs}
+        self.discriminator_ = self.initialized_instance(disc, kwargs)
+        return self
+
+    def initialize_criterion(self):
+        """Build the reconstruction losses for the audio rate seen in ``fit``."""
+        self._check_shapes_known()
+        kwargs = self.get_params_for("criterion")
+        if isinstance(self.criterion, type):
+            inferred = dict(
+                sample_rate=self.audio_sfreq_,
+                hop_length=self.factor_,
+                aux_hop_length=self.factor_,
+                aux_mels=getattr(self.module_, "aux_mels", 0),
+            )
+            defaults = (
+                self._preset()["criterion"]
+                if issubclass(self.criterion, ReconstructionLoss)
+                else {}
+            )
+            kwargs = {**_accepted(self.criterion, inferred), **defaults, **kwargs}
+        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
+        return self
+
+    def initialize_optimizer(self, *args, **kwargs):
+        """One optimizer per network; the generator's holds only generator parameters."""
+        pgroups, kw = self.get_params_for_optimizer("optimizer", self.module_.named_parameters())
+        self.optimizer_ = self.optimizer(*pgroups, **kw)
+        pgroups, kw = self.get_params_for_optimizer(
+            "optimizer_discriminator", self.discriminator_.named_parameters()
+        )
+        if "lr" not in self.get_params_for("optimizer_discriminator"):
+            # skorch would fill in the generator's lr here; the discriminator's
+            # learning rate must be a deliberate choice.
+            kw["lr"] = self.lr_discriminator
+        self.optimizer_discriminator_ = self.optimizer_discriminator(*pgroups, **kw)
+        return self
+
+    def train_step(self, batch, **fit_params):
+        """One discriminator update (once warm-up is over) then one generator update.
+
+        Follows HiFi-GAN's order: the discriminator sees real audio and the
+        detached generator output; the generator then minimises the weighted
+        reconstruction losses plus, once the discriminator is active, the
+        adversarial and feature-matching losses. Every component is recorded
+        in ``history`` for the batch.
+
+        Returns
+        -------
+        step : dict
+            ``loss`` (the generator objective) and ``y_pred`` (the generated
+            crops).
+        """
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        yi = to_tensor(yi, device=self.device)
+        Xi, yi = random_crops(to_tensor(Xi, device=self.device), yi, self.factor_, self._crop())
+        y_fake, aux = self._generate(Xi, **fit_params)
+
+        adversarial = self._adversarial_active()
+        # Inactive adversarial terms are logged as NaN ("not computed") so every
+        # epoch has the same history keys and printed columns.
+        logged = {k: torch.tensor(float("nan")) for k in _ADVERSARIAL_COMPONENTS}
+        if adversarial:
+            d_real, d_fake = random_windows(yi, y_fake, self._discriminator_window())
+            logged.update(self._discriminator_step(d_real, d_fake.detach()))
+
+        self.optimizer_.zero_grad()
+        parts = self.criterion_(y_fake, yi, aux=aux, components=self._components())
+        if adversarial:
+            parts.update(self._adversarial_terms(d_real, d_fake))
+        loss = weighted_sum(parts, self._weights())
+        loss.backward()
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.module_.named_parameters()),
+            batch=batch,
+            training=True,
+        )
+        if self.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.module_.parameters(), self.grad_clip)
+        self.optimizer_.step()
+
+        logged.update(parts)
+        self._record_batch(logged)
+        return {"loss": loss.detach(), "y_pred": y_fake.detach()}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Weighted reconstruction loss (mel, STFT, waveform) on whole trials.
+
+        Used for ``valid_loss``; the adversarial terms need a discriminator
+        step and are only part of the training objective.
+        """
+        y_true = to_tensor(y_true, device=self.device)
+        components = [c for c in self._components() if c != "aux"]
+        return weighted_sum(self.criterion_(y_pred, y_true, components=components), self._weights())
+
+    def get_dataset(self, X, y=None):
+        """Validate EEG (and audio) before wrapping them in skorch's dataset.
+
+        EEG must have the channel count seen in ``fit``; float64 is cast to
+        float32. Every prediction path (``predict``, ``forward``, ``score``)
+        goes through here.
+        """
+        if not isinstance(X, torch.utils.data.Dataset):
+            self.check_is_fitted(["n_channels_in_"])
+            X = check_eeg(X, allow_2d=True, n_channels=self.n_channels_in_)
+            if y is not None:
+                y = check_audio(y)
+                self._check_factor(X, y)
+        return super().get_dataset(X, y)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """skorch's split, refusing a random split of trials when groups are given."""
+        cv = getattr(self.train_split, "cv", None)
+        if (
+            fit_params.get("groups") is not None
+            and isinstance(self.train_split, ValidSplit)
+            and isinstance(cv, numbers.Number)
+        ):
+            raise ValueError(
+                f"train_split=ValidSplit({cv!r}) splits trials at random and would put trials "
+                "of one subject in both the training and the validation set. Use "
+                "ValidSplit(GroupKFold(k)) (split by groups) or train_split=None."
+            )
+        return super().get_split_datasets(X, y, **fit_params)
+
+    def fit(self, X, y, **fit_params):
+        """Infer shapes from ``X`` and ``y``, then initialise and train.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_trials, n_channels, n_times)
+            EEG (2-D ``(n_trials, n_features)`` is read as ``n_times=1``).
+        y : array-like, shape (n_trials, n_times * factor)
+            The waveform heard during each trial, ``factor`` an integer.
+        **fit_params
+            Passed to skorch (e.g. ``groups`` for a grouped ``train_split``).
+
+        Returns
+        -------
+        self
+        """
+        reset = not (self.warm_start and self.initialized_)
+        X, y = self._validate_fit_data(X, y, reset=reset)
+        with self._seeded(0):
+            return super().fit(X, y, **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Continue training (initialising first, from these data, if needed)."""
+        X, y = self._validate_fit_data(X, y, reset=not self.initialized_)
+        with self._seeded(len(self.history) if self.history is not None else 0):
+            return super().partial_fit(X, y, classes=classes, **fit_params)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean band-wise log-mel correlation between predicted and true audio.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_trials, n_channels, n_times)
+        y : array-like, shape (n_trials, n_times * factor_)
+        sample_weight : array-like, shape (n_trials,) | None
+
+        Returns
+        -------
+        score : float
+            :func:`sk_eeg2music.metrics.mel_correlation` (higher is better),
+            not R² over samples.
+        """
+        y_pred = self.predict(X)
+        y = check_audio(y)
+        if y.shape != y_pred.shape:
+            raise ValueError(
+                f"y must have shape {y_pred.shape} (n_trials, n_times * {self.factor_}); "
+                f"got {y.shape}."
+            )
+        r = mel_correlation_per_trial(y, y_pred, sfreq=self.audio_sfreq_)
+        return float(np.average(r, weights=sample_weight))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        tags.regressor_tags.poor_score = True
+        return tags
+
+    # ----------------------------------------------------------------- helpers
+    def _preset(self):
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)}; got {self.preset!r}.")
+        return PRESETS[self.preset]
+
+    def _check_shapes_known(self):
+        if getattr(self, "factor_", None) is None:
+            raise ValueError(
+                "EEG2MusicGAN builds its networks for the shapes of the training data: call "
+                "fit(X, y) (max_epochs=0 only initialises) before initialize() or load_params()."
+            )
+
+    def _check_factor(self, X, y):
+        factor = check_y_for_eeg(X, y)
+        if factor != self.factor_:
+            raise ValueError(
+                f"y has {y.shape[1]} samples per trial, {factor} per EEG sample, but the "
+                f"estimator was fitted with {self.factor_}; expected shape "
+                f"({len(y)}, {X.shape[-1] * self.factor_})."
+            )
+
+    def _validate_fit_data(self, X, y, reset):
+        X = check_eeg(X, allow_2d=True, n_channels=None if reset else self.n_channels_in_)
+        y = check_audio(y)
+        factor = check_y_for_eeg(X, y)
+        if not reset:
+            self._check_factor(X, y)
+            return X, y
+        sfreq = check_sfreq(self.sfreq)
+        if self.adversarial_loss not in ADVERSARIAL_LOSSES:
+            raise ValueError(
+                f"adversarial_loss must be one of {ADVERSARIAL_LOSSES}; "
+                f"got {self.adversarial_loss!r}."
+            )
+        self._preset()
+        self.factor_ = factor
+        self.audio_sfreq_ = sfreq * factor
+        self.n_channels_in_ = self.n_features_in_ = X.shape[1]
+        mean = X.mean(axis=(0, 2), dtype=np.float64)
+        scale = X.std(axis=(0, 2), dtype=np.float64)
+        self.input_mean_ = mean.astype(np.float32)
+        self.input_scale_ = np.where(scale > 0, scale, 1.0).astype(np.float32)
+        return X, y
+
+    @contextlib.contextmanager
+    def _seeded(self, offset):
+        """Seed torch's global generator inside the block, restoring it afterwards."""
+        if self.random_state is None:
+            yield
+            return
+        if isinstance(self.random_state, numbers.Integral):
+            seed = np.random.SeedSequence([int(self.random_state), int(offset)])
+            seed = int(seed.generate_state(1)[0])
+        else:
+            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        devices = []
+        if str(self.device).startswith("cuda") and torch.cuda.is_available():
+            devices = [torch.device(self.device).index or torch.cuda.current_device()]
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    def _crop(self):
+        if self.crop_seconds is None:
+            return None
+        return max(1, int(round(self.crop_seconds * self.sfreq)))
+
+    def _discriminator_window(self):
+        if self.discriminator_crop_seconds is None:
+            return None
+        return max(1, int(round(self.discriminator_crop_seconds * self.audio_sfreq_)))
+
+    def _generate(self, Xi, **fit_params):
+        forward = getattr(self.module_, "forward", None)
+        if "return_aux" in inspect.signature(forward).parameters:
+            return self.infer(Xi, return_aux=True, **fit_params)
+        return self.infer(Xi, **fit_params), None
+
+    def _adversarial_active(self):
+        # len(history) is 1 during the first epoch (skorch opens the row first).
+        return self.lambda_adv > 0 and len(self.history) > self.warmup_epochs
+
+    def _weights(self):
+        return {
+            "mel": self.lambda_mel,
+            "stft_sc": self.lambda_stft,
+            "stft_mag": self.lambda_stft,
+            "wav": self.lambda_wav,
+            "aux": self.lambda_aux,
+            "adv": self.lambda_adv,
+            "fm": self.lambda_fm,
+        }
+
+    def _components(self):
+        weights = dict(
+            mel=self.lambda_mel, stft=self.lambda_stft, wav=self.lambda_wav, aux=self.lambda_aux
+        )
+        return tuple(k for k, w in weights.items() if w)
+
+    def _discriminator_step(self, y_real, y_fake):
+        disc = self.discriminator_
+        disc.requires_grad_(True)
+        self.optimizer_discriminator_.zero_grad()
+        real_logits, _ = disc(y_real)
+        fake_logits, _ = disc(y_fake)
+        d_loss, parts = discriminator_loss(real_logits, fake_logits, self.adversarial_loss)
+        d_loss.backward()
+        if self.grad_clip_discriminator is not None:
+            torch.nn.utils.clip_grad_norm_(disc.parameters(), self.grad_clip_discriminator)
+        self.optimizer_discriminator_.step()
+        return {"d_loss": d_loss.detach(), **{k: v.detach() for k, v in parts.items()}}
+
+    def _adversarial_terms(self, y_real, y_fake):
+        disc = self.discriminator_
+        # Gradients flow through D to G, but D's own parameters stay untouched.
+        disc.requires_grad_(False)
+        try:
+            fake_logits, fake_fmaps = disc(y_fake)
+            parts = generator_adversarial_loss(fake_logits, self.adversarial_loss)[1]
+            if self.lambda_fm:
+                with torch.no_grad():
+                    _, real_fmaps = disc(y_real)
+                parts.update(feature_matching_loss(real_fmaps, fake_fmaps)[1])
+        finally:
+            disc.requires_grad_(True)
+        return parts
+
+    def _record_batch(self, logged):
+        names = list(logged)
+        # One device synchronisation for all components.
+        values = torch.stack(
+            [logged[k].detach().float().reshape(()).to(self.device) for k in names]
+        ).tolist()
+        for name, value in zip(names, values):
+            self.history.record_batch(f"train_{name}", value)

@@ -1,0 +1,443 @@
+"""The EEG-to-waveform generator: an EEG encoder followed by a HiFi-GAN-style upsampler.
+
+The encoder works at the EEG rate (a 1x1 spatial convolution, then residual
+dilated temporal convolutions whose receptive field covers the neural response
+lag); the upsampler turns its features into audio with transposed convolutions
+and residual dilated blocks, ``factor`` audio samples per EEG sample.
+"""
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._layers import WNConv1d, WNConvTranspose1d, leaky_relu, same_padding
+
+#: Rates above this are realised by interpolation + convolution, not a transposed
+#: convolution (whose kernel, 2 x rate, would grow without bound).
+DEFAULT_MAX_RATE = 8
+
+
+def prime_factors(n):
+    """Prime factorisation of a positive integer, in ascending order.
+
+    Parameters
+    ----------
+    n : int
+        A positive integer.
+
+    Returns
+    -------
+    factors : list of int
+        Primes whose product is ``n`` (empty for ``n == 1``).
+    """
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"n must be a positive integer; got {n}.")
+    factors, p = [], 2
+    while p * p <= n:
+        while n % p == 0:
+            factors.append(p)
+            n //= p
+        p += 1
+    if n > 1:
+        factors.append(n)
+    return factors
+
+
+def plan_upsampling(factor, max_rate=DEFAULT_MAX_RATE):
+    """Split an upsampling factor into per-stage integer rates.
+
+    Prime factors up to ``max_rate`` are packed into as few stages as possible,
+    each at most ``max_rate`` (first-fit decreasing), largest stage first as in
+    HiFi-GAN (``250 -> [5, 5, 5, 2]``, ``128 -> [8, 8, 2]``,
+    ``256 -> [8, 8, 4]``). A prime larger than ``max_rate`` (e.g. 251) gets a
+    stage of its own, placed first where the signal is shortest; the generator
+    realises such a stage by linear interpolation followed by a convolution.
+
+    Parameters
+    ----------
+    factor : int
+        Audio samples per EEG sample (>= 1).
+    max_rate : int, default=8
+        Largest rate of one transposed-convolution stage.
+
+    Returns
+    -------
+    rates : list of int
+        Stage rates whose product is ``factor`` (empty for ``factor == 1``).
+    """
+    primes = prime_factors(factor)
+    large = sorted(p for p in primes if p > max_rate)
+    stages = []
+    for p in sorted((p for p in primes if p <= max_rate), reverse=True):
+        for i, rate in enumerate(stages):
+            if rate * p <= max_rate:
+                stages[i] = rate * p
+                break
+        else:
+            stages.append(p)
+    return large + sorted(stages, reverse=True)
+
+
+def default_encoder_dilations(sfreq, receptive_field_seconds=0.5, kernel_size=3):
+    """Doubling dilations whose stacked receptive field spans a duration.
+
+    Parameters
+    ----------
+    sfreq : float
+        EEG rate (Hz).
+    receptive_field_seconds : float, default=0.5
+        Minimum total receptive field (s); 0.5 s covers the P1-N1-P2 auditory
+        response and the 400-500 ms windows of backward models.
+    kernel_size : int, default=3
+        Kernel size of each dilated convolution.
+
+    Returns
+    -------
+    dilations : tuple of int
+        ``(1, 2, 4, ...)``; one convolution per entry.
+    """
+    needed = max(1, int(math.ceil(receptive_field_seconds * sfreq)))
+    dilations, field = [], 1
+    while field < needed or not dilations:
+        d = 2 ** len(dilations)
+        dilations.append(d)
+        field += (kernel_size - 1) * d
+    return tuple(dilations)
+
+
+def receptive_field(dilations, kernel_size=3):
+    """Receptive field (in EEG samples) of stacked dilated convolutions."""
+    return 1 + (kernel_size - 1) * int(sum(dilations))
+
+
+class ChannelStandardizer(nn.Module):
+    """Fixed per-channel affine map ``(x - mean) / scale`` held as buffers.
+
+    The estimator fills the buffers with statistics of the training EEG only,
+    so EEG in volts (~1e-6) reaches the first convolution at unit scale and the
+    saved parameters carry the normalisation.
+
+    Parameters
+    ----------
+    n_channels : int
+        Number of EEG channels.
+    """
+
+    def __init__(self, n_channels):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(1, n_channels, 1))
+        self.register_buffer("scale", torch.ones(1, n_channels, 1))
+
+    def set_statistics(self, mean, scale):
+        """Set the buffers from arrays of shape (n_channels,)."""
+        mean = torch.as_tensor(np.asarray(mean, dtype=np.float32)).reshape(self.mean.shape)
+        scale = torch.as_tensor(np.asarray(scale, dtype=np.float32)).reshape(self.scale.shape)
+        self.mean.copy_(mean)
+        self.scale.copy_(scale.clamp_min(torch.finfo(torch.float32).tiny))
+
+    def forward(self, x):
+        return (x - self.mean) / self.scale
+
+
+class EncoderBlock(nn.Module):
+    """Residual dilated temporal convolution at the EEG rate.
+
+    ``x + W2 * dropout(GELU(W1 *_d GELU(x)))`` with ``W1`` a dilated convolution
+    and ``W2`` a 1x1 convolution; the length is unchanged.
+    """
+
+    def __init__(self, channels, kernel_size, dilation, dropout):
+        super().__init__()
+        self.conv = WNConv1d(
+            channels,
+            channels,
+            kernel_size,
+            dilation=dilation,
+            padding=same_padding(kernel_size, dilation),
+        )
+        self.proj = WNConv1d(channels, channels, 1)
+        self.dropout = nn.Dropout(dropout)
+        self.act = nn.GELU()
+
+    def forward(self, x):
+        return x + self.proj(self.dropout(self.act(self.conv(self.act(x)))))
+
+
+class ResBlock(nn.Module):
+    """HiFi-GAN residual block.
+
+    Type 1 (HiFi-GAN V1/V2): for each dilation ``d``,
+    ``x = x + conv_1(lrelu(conv_d(lrelu(x))))``. Type 2 (V3, half the cost):
+    ``x = x + conv_d(lrelu(x))``.
+    """
+
+    def __init__(self, channels, kernel_size, dilations, slope, init_std, resblock_type=1):
+        super().__init__()
+        if resblock_type not in (1, 2):
+            raise ValueError(f"resblock_type must be 1 or 2; got {resblock_type!r}.")
+        self.slope = slope
+        self.convs1 = nn.ModuleList(
+            WNConv1d(
+                channels,
+                channels,
+                kernel_size,
+                dilation=d,
+                padding=same_padding(kernel_size, d),
+                init_std=init_std,
+            )
+            for d in dilations
+        )
+        self.convs2 = nn.ModuleList(
+            WNConv1d(
+                channels,
+                channels,
+                kernel_size,
+                padding=same_padding(kernel_size),
+                init_std=init_std,
+            )
+            for _ in (dilations if resblock_type == 1 else ())
+        )
+
+    def forward(self, x):
+        if not len(self.convs2):
+            for c1 in self.convs1:
+                x = x + c1(leaky_relu(x, self.slope))
+            return x
+        for c1, c2 in zip(self.convs1, self.convs2):
+            x = x + c2(leaky_relu(c1(leaky_relu(x, self.slope)), self.slope))
+        return x
+
+
+class UpsampleStage(nn.Module):
+    """One upsampling stage: LeakyReLU -> x``rate`` -> multi-receptive-field fusion.
+
+    Rates up to ``max_rate`` use a weight-normalised transposed convolution with
+    kernel ``2 * rate`` and MelGAN's padding (``rate // 2 + rate % 2``,
+    ``output_padding = rate % 2``), which gives exactly ``rate`` samples per
+    input sample for odd rates too. Larger rates (primes above ``max_rate``)
+    fall back to linear interpolation followed by a convolution.
+    """
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        rate,
+        *,
+        max_rate,
+        resblock_kernel_sizes,
+        resblock_dilations,
+        resblock_type,
+        slope,
+        init_std,
+    ):
+        super().__init__()
+        self.slope = slope
+        self.rate = int(rate)
+        if self.rate <= max_rate:
+            self.up = WNConvTranspose1d(
+                in_channels,
+                out_channels,
+                2 * self.rate,
+                stride=self.rate,
+                padding=self.rate // 2 + self.rate % 2,
+                output_padding=self.rate % 2,
+                init_std=init_std,
+            )
+        else:
+            self.up = nn.Sequential(
+                nn.Upsample(scale_factor=self.rate, mode="linear", align_corners=False),
+                WNConv1d(in_channels, out_channels, 7, padding=3, init_std=init_std),
+            )
+        self.resblocks = nn.ModuleList(
+            ResBlock(out_channels, k, d, slope, init_std, resblock_type)
+            for k, d in zip(resblock_kernel_sizes, resblock_dilations)
+        )
+
+    def forward(self, x):
+        x = self.up(leaky_relu(x, self.slope))
+        if len(self.resblocks) <= 1:
+            return self.resblocks[0](x) if len(self.resblocks) else x
+        out = self.resblocks[0](x)
+        for block in self.resblocks[1:]:
+            out = out + block(x)
+        return out / len(self.resblocks)
+
+
+class Generator(nn.Module):
+    """EEG encoder + HiFi-GAN-style upsampler: EEG trials to waveforms.
+
+    Maps EEG of shape ``(batch, n_channels, n_times)`` to waveforms of shape
+    ``(batch, n_times * factor)`` in [-1, 1]. Fully convolutional: any
+    ``n_times`` works, so it trains on crops and predicts whole trials.
+
+    Parameters
+    ----------
+    n_channels : int
+        Number of EEG channels (inferred by :class:`EEG2MusicGAN` in ``fit``).
+    factor : int
+        Audio samples per EEG sample (inferred in ``fit`` as
+        ``n_audio // n_times``), any integer >= 1.
+    sfreq : float, default=64.0
+        EEG rate (Hz); sets the default encoder dilations.
+    encoder_channels : int, default=64
+        Width of the encoder.
+    encoder_kernel_size : int, default=3
+        Kernel size of the dilated encoder convolutions (odd).
+    encoder_dilations : tuple of int | None, default=None
+        One residual block per entry; ``None`` doubles dilations (1, 2, 4, ...)
+        until the receptive field reaches ``receptive_field_seconds``.
+    receptive_field_seconds : float, default=0.5
+        Minimum encoder receptive field when ``encoder_dilations=None``.
+    encoder_dropout : float, default=0.1
+        Dropout inside the encoder blocks.
+    channel_dropout : float, default=0.1
+        Probability of zeroing a whole EEG channel during training.
+    aux_mels : int, default=64
+        Size of the auxiliary head (a 1x1 convolution of the encoder features
+        that predicts the log-mel spectrogram at the EEG frame rate); 0 disables
+        it.
+    upsample_channels : int, default=128
+        Channels entering the upsampler; halved at every stage.
+    min_channels : int, default=8
+        Floor on the channels of any upsampling stage.
+    upsample_rates : tuple of int | None, default=None
+        Per-stage rates with product ``factor``; ``None`` uses
+        :func:`plan_upsampling`.
+    max_rate : int, default=8
+        Largest transposed-convolution rate in the automatic plan.
+    resblock_kernel_sizes : tuple of int, default=(3,)
+        Kernel size of each parallel residual block in a stage (HiFi-GAN's MRF).
+    resblock_dilations : tuple of tuple of int, default=((1, 3, 9),)
+        Dilations of each parallel residual block (same length as
+        ``resblock_kernel_sizes``).
+    resblock_type : {1, 2}, default=1
+        HiFi-GAN's residual block type: 1 pairs every dilated convolution with
+        an undilated one, 2 (V3) uses the dilated convolutions alone.
+    leaky_relu_slope : float, default=0.1
+        Negative slope of the upsampler's LeakyReLUs.
+    init_std : float, default=0.01
+        Standard deviation of the upsampler's initial weights (HiFi-GAN).
+
+    Attributes
+    ----------
+    rates : list of int
+        The per-stage upsampling rates actually used.
+    """
+
+    def __init__(
+        self,
+        n_channels,
+        factor,
+        sfreq=64.0,
+        encoder_channels=64,
+        encoder_kernel_size=3,
+        encoder_dilations=None,
+        receptive_field_seconds=0.5,
+        encoder_dropout=0.1,
+        channel_dropout=0.1,
+        aux_mels=64,
+        upsample_channels=128,
+        min_channels=8,
+        upsample_rates=None,
+        max_rate=DEFAULT_MAX_RATE,
+        resblock_kernel_sizes=(3,),
+        resblock_dilations=((1, 3, 9),),
+        resblock_type=1,
+        leaky_relu_slope=0.1,
+        init_std=0.01,
+    ):
+        super().__init__()
+        self.n_channels, self.factor = int(n_channels), int(factor)
+        rates = plan_upsampling(factor, max_rate) if upsample_rates is None else upsample_rates
+        self.rates = [int(r) for r in rates]
+        if int(np.prod(self.rates)) != self.factor:
+            raise ValueError(
+                f"upsample_rates {tuple(self.rates)} multiply to {int(np.prod(self.rates))}, "
+                f"not factor={self.factor}; leave upsample_rates=None to plan them."
+            )
+        if len(resblock_kernel_sizes) != len(resblock_dilations):
+            raise ValueError(
+                "resblock_kernel_sizes and resblock_dilations need one entry per parallel "
+                f"block; got {len(resblock_kernel_sizes)} and {len(resblock_dilations)}."
+            )
+        if encoder_dilations is None:
+            encoder_dilations = default_encoder_dilations(
+                sfreq, receptive_field_seconds, encoder_kernel_size
+            )
+        self.encoder_dilations = tuple(int(d) for d in encoder_dilations)
+        self.aux_mels = int(aux_mels)
+        self.slope = leaky_relu_slope
+
+        self.standardize = ChannelStandardizer(self.n_channels)
+        self.channel_dropout = nn.Dropout1d(channel_dropout)
+        self.spatial = WNConv1d(self.n_channels, encoder_channels, 1)
+        self.encoder = nn.Sequential(
+            *(
+                EncoderBlock(encoder_channels, encoder_kernel_size, d, encoder_dropout)
+                for d in self.encoder_dilations
+            )
+        )
+        self.aux_head = WNConv1d(encoder_channels, self.aux_mels, 1) if self.aux_mels > 0 else None
+        self.conv_pre = WNConv1d(encoder_channels, upsample_channels, 7, padding=3)
+        stages, channels = [], upsample_channels
+        for rate in self.rates:
+            out = max(min_channels, channels // 2)
+            stages.append(
+                UpsampleStage(
+                    channels,
+                    out,
+                    rate,
+                    max_rate=max_rate,
+                    resblock_kernel_sizes=resblock_kernel_sizes,
+                    resblock_dilations=resblock_dilations,
+                    resblock_type=resblock_type,
+                    slope=leaky_relu_slope,
+                    init_std=init_std,
+                )
+            )
+            channels = out
+        self.stages = nn.ModuleList(stages)
+        self.conv_post = WNConv1d(channels, 1, 7, padding=3, init_std=init_std)
+
+    def encode(self, x):
+        """EEG ``(batch, n_channels, n_times)`` -> ``(batch, encoder_channels, n_times)``."""
+        x = self.channel_dropout(self.standardize(x))
+        return self.encoder(self.spatial(x))
+
+    def predict_mel(self, features):
+        """Auxiliary log-mel at the EEG rate, ``(batch, aux_mels, n_times)``; None if disabled."""
+        return None if self.aux_head is None else self.aux_head(features)
+
+    def decode(self, features):
+        """Features ``(batch, encoder_channels, n_times)`` -> ``(batch, n_times * factor)``."""
+        x = self.conv_pre(features)
+        for stage in self.stages:
+            x = stage(x)
+        x = self.conv_post(leaky_relu(x, self.slope))
+        return torch.tanh(x).squeeze(1)
+
+    def forward(self, x, return_aux=False, **kwargs):
+        """EEG ``(batch, n_channels, n_times)`` -> waveforms ``(batch, n_times * factor)``.
+
+        Parameters
+        ----------
+        x : Tensor, shape (batch, n_channels, n_times)
+        return_aux : bool, default=False
+            Also return the auxiliary log-mel prediction (None if disabled).
+        **kwargs
+            Metadata that scikit-learn routing forwards to skorch's ``forward``
+            (e.g. ``groups``); accepted and ignored.
+
+        Returns
+        -------
+        y : Tensor, shape (batch, n_times * factor)
+        aux : Tensor, shape (batch, aux_mels, n_times) | None
+            Only with ``return_aux=True``.
+        """
+        features = self.encode(x)
+        y = self.decode(features)
+        return (y, self.predict_mel(features)) if return_aux else y
