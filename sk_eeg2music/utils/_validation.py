@@ -16,7 +16,10 @@ def _as_float_array(x, name, dtype):
             f"{name} is a sparse matrix ({type(x).__name__}); sparse input is not supported. "
             f"Pass a dense array, e.g. {name}.toarray()."
         )
-    if np.iscomplexobj(x):
+    # Only look at a dtype the input already has: np.iscomplexobj would call
+    # numpy's array-function protocol, which array-likes may refuse.
+    dtype_in = getattr(x, "dtype", None)
+    if isinstance(dtype_in, np.dtype) and dtype_in.kind == "c":
         raise ValueError(
             f"Complex data not supported: {name} holds complex values; pass real-valued "
             "data (e.g. np.abs or .real first)."
