@@ -702,10 +702,15 @@ class LinearDecoder(RegressorMixin, BaseEstimator):
     --------
     >>> from sk_eeg2music import make_simulated
     >>> from sk_eeg2music.models import LinearDecoder
-    >>> data = make_simulated("mos", n_subjects=2, segment_seconds=4.0)
-    >>> dec = LinearDecoder(target="envelope", sfreq=data.sfreq).fit(data.X, data.y)
-    >>> dec.coef_.shape
+    >>> data = make_simulated("mos", n_subjects=1, segment_seconds=4.0)
+    >>> dec = LinearDecoder(target="envelope", sfreq=data.sfreq, alphas=[1.0])
+    >>> dec.fit(data.X, data.y).coef_.shape  # (n_targets, n_channels, n_lags)
     (1, 64, 17)
+    >>> dec.predict(data.X[:2]).shape == data.y[:2].shape
+    True
+
+    Without ``alphas``, 17 penalties are compared by inner cross-validation
+    (grouped by subject when ``fit`` gets ``groups=data.subject``).
     """
 
     def __init__(
@@ -840,8 +845,8 @@ class LinearDecoder(RegressorMixin, BaseEstimator):
             )
         X, is_2d = self._validate_X(X, reset=True)
         y_arr = np.asarray(y)
-        self._y_1d = y_arr.ndim == 1
-        y = check_audio(y_arr[:, np.newaxis] if self._y_1d else y_arr)
+        y_1d = y_arr.ndim == 1
+        y = check_audio(y_arr[:, np.newaxis] if y_1d else y_arr)
         factor = check_y_for_eeg(X, y)
         if self.audio_sfreq is None:
             audio_sfreq = sfreq * factor
@@ -886,6 +891,7 @@ class LinearDecoder(RegressorMixin, BaseEstimator):
         self.cv_scores_ = scores
         self.factor_ = factor
         self.audio_sfreq_ = audio_sfreq
+        self._y_1d = y_1d  # predict then returns (n_trials,), like the y it was fitted on
         return self
 
     def predict_features(self, X):
