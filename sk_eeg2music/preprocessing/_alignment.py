@@ -97,9 +97,19 @@ def align(X, groups=None, reg=1e-3):
     for group in np.unique(groups):
         idx = np.flatnonzero(groups == group)
         try:
-            W = inv_sqrtm(mean_covariance(_TrialView(X, idx)), reg).astype(np.float32)
+            W = inv_sqrtm(mean_covariance(_TrialView(X, idx)), reg)
         except ValueError as exc:
             raise ValueError(f"Group {str(group)!r}: {exc}") from exc
+        with np.errstate(over="ignore"):
+            W = W.astype(np.float32)
+        if not np.isfinite(W).all():
+            # Amplitudes near float32's smallest numbers (~1e-38) need a whitening
+            # gain beyond float32's largest.
+            raise ValueError(
+                f"Group {str(group)!r}: the EEG amplitudes are too small to whiten in float32 "
+                f"(RMS {np.sqrt(np.trace(mean_covariance(_TrialView(X, idx))) / n_channels):.3g}); "
+                "rescale the data first (e.g. volts to microvolts: X * 1e6)."
+            )
         for block in iter_trial_chunks(len(idx), n_channels * n_times * 4):
             out[idx[block]] = np.matmul(W, X[idx[block]])
     return out
