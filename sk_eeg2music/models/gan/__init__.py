@@ -1,5 +1,6 @@
 """The EEG-to-waveform GAN: generator, discriminators, losses and the estimator."""
 
+from ._checkpoint import ResumableCheckpoint, fit_or_resume
 from .discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
 from .estimator import EEG2MusicGAN
 from .generator import Generator, plan_upsampling
@@ -11,5 +12,7 @@ __all__ = [
     "MultiScaleDiscriminator",
     "MultiPeriodDiscriminator",
     "ReconstructionLoss",
+    "ResumableCheckpoint",
+    "fit_or_resume",
     "plan_upsampling",
 ]
