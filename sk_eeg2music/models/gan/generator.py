@@ -319,8 +319,11 @@ class Generator(nn.Module):
         an undilated one, 2 (V3) uses the dilated convolutions alone.
     leaky_relu_slope : float, default=0.1
         Negative slope of the upsampler's LeakyReLUs.
-    init_std : float, default=0.01
-        Standard deviation of the upsampler's initial weights (HiFi-GAN).
+    init_std : float | None, default=None
+        Standard deviation of the upsampler's initial weights; ``None`` keeps
+        PyTorch's default initialisation. HiFi-GAN's 0.01 suits its 512-channel
+        upsampler but makes a narrow one start almost silent (output std ~1e-4),
+        so the ``"gpu"`` preset uses 0.01 and the others ``None``.
 
     Attributes
     ----------
@@ -348,7 +351,7 @@ class Generator(nn.Module):
         resblock_dilations=((1, 3, 9),),
         resblock_type=1,
         leaky_relu_slope=0.1,
-        init_std=0.01,
+        init_std=None,
     ):
         super().__init__()
         self.n_channels, self.factor = int(n_channels), int(factor)
