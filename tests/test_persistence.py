@@ -19,6 +19,7 @@ from sk_eeg2music import (
     EEG2MusicGAN,
     EuclideanAlignment,
     LinearDecoder,
+    MeanSpectrumBaseline,
     Resample,
     ShuffledPairs,
     load_model,
@@ -64,6 +65,7 @@ ESTIMATORS = {
     "LinearDecoder-mel-cv": lambda: LinearDecoder(
         n_mels=8, n_iter=2, alphas=[0.1, 10.0], cv=2, tmax=0.1
     ),
+    "MeanSpectrumBaseline": lambda: MeanSpectrumBaseline(sfreq=SFREQ),
     "ShuffledPairs": lambda: ShuffledPairs(_decoder(), random_state=0),
     "Pipeline": lambda: make_pipeline(ChannelScaler(), EuclideanAlignment(), _decoder()),
 }
