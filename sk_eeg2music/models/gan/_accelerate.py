@@ -12,11 +12,15 @@ through ``accelerator.backward`` and gradient clipping through
 Multi-GPU recipe (one process per GPU, data-parallel)::
 
     # train.py
-    from accelerate import Accelerator
+    from accelerate import Accelerator, DistributedDataParallelKwargs
     from sk_eeg2music import load_nmedt
     from sk_eeg2music.models.gan import EEG2MusicGANAccelerate
 
-    accelerator = Accelerator(mixed_precision="bf16")  # or "no" / "fp16"
+    accelerator = Accelerator(
+        mixed_precision="bf16",  # or "no" / "fp16"
+        # required with several processes: each step uses part of each network
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+    )
     data = load_nmedt(...)
     gan = EEG2MusicGANAccelerate(accelerator=accelerator, preset="gpu",
                                  sfreq=data.sfreq, batch_size=16, max_epochs=200,
@@ -26,6 +30,7 @@ Multi-GPU recipe (one process per GPU, data-parallel)::
 
     $ accelerate config            # once: number of GPUs, mixed precision
     $ accelerate launch --num_processes 4 train.py
+    $ torchrun --nproc_per_node 2 train.py   # same, e.g. 2 CPU processes (gloo)
 
 ``batch_size`` is per process (the effective batch is ``num_processes`` times
 larger); scale ``lr`` / ``lr_discriminator`` accordingly. Leave ``device=None``:
@@ -46,6 +51,7 @@ auxiliary loss is then not computed. A single process (one GPU, or CPU) trains
 exactly as :class:`~sk_eeg2music.EEG2MusicGAN`.
 """
 
+from skorch.callbacks import LRScheduler
 from skorch.hf import AccelerateMixin
 
 from .estimator import EEG2MusicGAN, random_crops
@@ -74,6 +80,42 @@ class EEG2MusicGANAccelerate(AccelerateMixin, EEG2MusicGAN):
         # that neither clone nor pickle can copy; tests/models/gan/test_accelerate.py
         # covers this class.
         return []
+
+    def _initialize_accelerator(self):
+        """Prepare both networks, both optimizers and the schedulers (not the criterion).
+
+        skorch's mixin also prepares the criterion; the GAN's holds no trainable
+        parameter (only the mel filterbank), and DistributedDataParallel refuses
+        such a module.
+        """
+        if self._wrapped_with_accelerator:
+            return self
+        ddp = getattr(self.accelerator, "ddp_handler", None)
+        if self.accelerator.num_processes > 1 and not getattr(ddp, "find_unused_parameters", False):
+            # Each step uses only part of each network (the discriminator is
+            # frozen in the generator step; forward skips the auxiliary head).
+            raise ValueError(
+                "EEG2MusicGANAccelerate with several processes needs "
+                "Accelerator(kwargs_handlers=[DistributedDataParallelKwargs("
+                "find_unused_parameters=True)]) (from accelerate import "
+                "DistributedDataParallelKwargs)."
+            )
+        with self._current_init_context("criterion"):
+            for name in self._criteria:
+                criterion = getattr(self, name + "_")
+                if any(p.requires_grad for p in criterion.parameters()):
+                    setattr(self, name + "_", self.accelerator.prepare(criterion))
+        with self._current_init_context("module"):
+            for name in self._modules:
+                setattr(self, name + "_", self.accelerator.prepare(getattr(self, name + "_")))
+        with self._current_init_context("optimizer"):
+            for name in self._optimizers:
+                setattr(self, name + "_", self.accelerator.prepare(getattr(self, name + "_")))
+        for _, callback in self.callbacks_:
+            if isinstance(callback, LRScheduler):
+                callback.policy_ = self.accelerator.prepare(callback.policy_)
+        self._wrapped_with_accelerator = True
+        return self
 
     def train_step(self, batch, **fit_params):
         """The GAN's discriminator + generator step under ``accelerator.autocast()``."""
