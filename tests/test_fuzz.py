@@ -28,7 +28,7 @@ from sk_eeg2music import (
 )
 
 FUZZ = settings(
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", 25)),
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", 15)),
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -192,3 +192,57 @@ def test_metrics_refuse_amplitudes_that_overflow_float32_spectra():
     for metric in (metrics.log_spectral_distance, metrics.si_sdr):
         with pytest.raises(ValueError, match="Scale the waveforms"):
             metric(y, y * 1e30, sfreq=8000.0)
+
+
+# The same properties on fixed edge cases, so that every run covers them
+# whatever the random draws above.
+def _edge_eeg():
+    X = np.random.default_rng(0).standard_normal((4, 3, 40))
+    nan, inf = X.copy(), X.copy()
+    nan[1, 2, 3], inf[0, 0, 0] = np.nan, -np.inf
+    return {
+        "nan": nan,
+        "inf": inf,
+        "huge": (X * 1e37).astype(np.float32),
+        "subnormal": (X * 1e-42).astype(np.float32),
+        "constant": np.ones_like(X),
+        "zeros": np.zeros_like(X),
+        "int16": (X * 100).astype(np.int16),
+        "bool": X > 0,
+        "complex": X.astype(np.complex64),
+        "float16-overflow": (X * 1e5).astype(np.float16),
+        "no-trials": X[:0],
+        "no-channels": X[:, :0],
+        "no-times": X[:, :, :0],
+        "1-D": X[0, 0],
+        "4-D": X[None],
+    }
+
+
+EDGE_EEG = _edge_eeg()
+
+
+@pytest.mark.parametrize("case", list(EDGE_EEG))
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=lambda t: type(t).__name__)
+def test_transformers_on_edge_cases(transformer, case):
+    from sklearn.base import clone
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_outcome(clone(transformer).fit_transform, EDGE_EEG[case])
+
+
+@pytest.mark.parametrize("case", list(EDGE_EEG))
+@pytest.mark.parametrize("name", ["LinearDecoder", "EEG2MusicGAN"])
+def test_estimators_predict_on_edge_cases(fitted, name, case):
+    check_outcome(fitted[name].predict, EDGE_EEG[case])
+
+
+@pytest.mark.parametrize("case", ["nan", "inf", "huge", "subnormal", "zeros", "no-times"])
+@pytest.mark.parametrize("metric", METRICS, ids=lambda f: f.__name__)
+def test_metrics_on_edge_cases(metric, case):
+    y = np.random.default_rng(1).standard_normal((3, 800)).astype(np.float32)
+    edge = EDGE_EEG[case][:3, 0]
+    edge = np.resize(edge, (3, 800)) if edge.size else edge
+    check_outcome(metric, y, edge, sfreq=8000.0)
+    check_outcome(metric, edge, y, sfreq=8000.0)
