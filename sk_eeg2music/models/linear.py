@@ -944,6 +944,13 @@ class LinearDecoder(RegressorMixin, BaseEstimator):
                 audio_sfreq=self.audio_sfreq_,
                 seed=self.random_state,
             )
+        if not np.isfinite(wave).all():
+            peak = float(np.max(np.abs(np.asarray(X, dtype=np.float64))))
+            raise ValueError(
+                f"The decoded waveform overflowed float32: X reaches {peak:.3g}, far beyond "
+                "the training EEG. Scale the test EEG as the training EEG (same units, same "
+                "preprocessing) before predict."
+            )
         # float64 like every scikit-learn regressor; the arrays are small next to the EEG.
         wave = wave.astype(np.float64)
         return wave[:, 0] if self._y_1d else wave

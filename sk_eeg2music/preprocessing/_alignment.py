@@ -102,9 +102,19 @@ def align(X, groups=None, reg=1e-3):
     for group in np.unique(groups):
         trials = np.flatnonzero(groups == group)
         try:
-            W = inv_sqrtm(mean_covariance(X, trials), reg).astype(np.float32)
+            W = inv_sqrtm(mean_covariance(X, trials), reg)
         except ValueError as exc:
             raise ValueError(f"Group {str(group)!r}: {exc}") from exc
+        with np.errstate(over="ignore"):
+            W = W.astype(np.float32)
+        if not np.isfinite(W).all():
+            # Amplitudes near float32's smallest numbers (~1e-38) need a whitening
+            # gain beyond float32's largest.
+            rms = np.sqrt(np.trace(mean_covariance(X, trials)) / X.shape[1])
+            raise ValueError(
+                f"Group {str(group)!r}: the EEG amplitudes are too small to whiten in float32 "
+                f"(RMS {rms:.3g}); rescale the data first (e.g. volts to microvolts: X * 1e6)."
+            )
         for i in trials:  # trial by trial: no temporary beyond the output
             np.matmul(W, X[i], out=out[i])
     return out

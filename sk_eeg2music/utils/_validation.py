@@ -9,6 +9,11 @@ import numbers
 
 import numpy as np
 
+#: Largest waveform amplitude accepted by :func:`check_audio`: spectra are
+#: computed in float32, whose squared STFT sums overflow near 1e16; 32-bit PCM
+#: counts (up to 2.1e9) still pass.
+MAX_AUDIO_AMPLITUDE = 1e12
+
 
 def _as_float_array(x, name, dtype):
     if hasattr(x, "toarray") or hasattr(x, "todense"):
@@ -142,6 +147,13 @@ def check_audio(y, *, name="y", dtype=np.float32):
             f"{name} must be non-empty with shape (n_trials, n_audio); got {arr.shape}."
         )
     _check_finite(arr, name)
+    peak = max(float(arr.max()), -float(arr.min()))
+    if peak > MAX_AUDIO_AMPLITUDE:
+        raise ValueError(
+            f"{name} has amplitudes up to {peak:.3g}, beyond {MAX_AUDIO_AMPLITUDE:.0e}: its "
+            "float32 spectra would overflow. Scale the waveforms, e.g. to [-1, 1] "
+            "(y / np.abs(y).max())."
+        )
     return np.ascontiguousarray(arr)
 
 
