@@ -41,10 +41,10 @@ test: lint browser-deps
 
 docs: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[docs]"
-	$(PY) -m sphinx -W -b html docs docs/_build/html
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 bench: $(STAMP)
 	$(PY) benchmarks/speed.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info docs/_build
+	rm -rf $(VENV) build dist *.egg-info docs/_build docs/auto_examples docs/generated docs/_generated

@@ -919,7 +919,7 @@ class LinearDecoder(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        y_pred : ndarray, shape (n_trials, n_times * factor_), float64
+        y_pred : ndarray, shape (n_trials, n_times * ``factor_``), float64
             Griffin-Lim from the decoded log-mel (``target="mel"``) or the
             envelope-modulated carrier (``target="envelope"``); shape
             ``(n_trials,)`` if ``fit`` got a 1-D ``y``.

@@ -608,7 +608,7 @@ class EEG2MusicGAN(NeuralNetRegressor):
         Parameters
         ----------
         X : array-like, shape (n_trials, n_channels, n_times)
-        y : array-like, shape (n_trials, n_times * factor_)
+        y : array-like, shape (n_trials, n_times * ``factor_``)
         sample_weight : array-like, shape (n_trials,) | None
 
         Returns
