@@ -134,13 +134,17 @@ def main(argv=None):
     parser.add_argument("--subjects", nargs="*", default=None, help="held-out subjects")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--snr", type=float, default=None, help="simulator snr_db (default: its calibrated -28 dB)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    data = make_simulated("mos")  # 4 subjects, 4-s segments, 64 Hz EEG, 16 kHz audio
+    # 4 subjects, 4-s segments, 64 Hz EEG, 16 kHz audio
+    data = make_simulated("mos", snr_db=args.snr)
     subjects = args.subjects or list(np.unique(data.subject))
     print(
-        f"{data!r}\nbudget {args.budget:g} s x {args.threads} threads = "
+        f"{data!r}\nsnr_db={args.snr}, budget {args.budget:g} s x {args.threads} threads = "
         f"{args.budget * args.threads:g} CPU-s per fit\n"
     )
     print(
