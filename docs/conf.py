@@ -60,12 +60,7 @@ myst_heading_anchors = 3
 # -- sphinx-gallery -----------------------------------------------------------
 # Examples listed here are rendered but not executed (their code needs parts of
 # the package that are not merged yet). Keep this empty on main.
-NOT_EXECUTED = [
-    "plot_02_quickstart",
-    "plot_03_evaluation_protocols",
-    "plot_04_gan_vs_linear",
-    "plot_05_load_dataset_folder",
-]
+NOT_EXECUTED = []
 _skip = "|".join(NOT_EXECUTED)
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),

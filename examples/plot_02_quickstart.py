@@ -26,7 +26,7 @@ from sk_eeg2music.metrics import make_scorers
 sklearn.set_config(enable_metadata_routing=True)  # subject ids reach EuclideanAlignment
 data = make_simulated(kind="mos", n_subjects=3, conditions=["listening"])  # 4-s trials
 ea = EuclideanAlignment().set_fit_request(groups=True).set_transform_request(groups=True)
-gan = EEG2MusicGAN(sfreq=data.sfreq, preset="tiny", max_epochs=2, random_state=0)
+gan = EEG2MusicGAN(sfreq=data.sfreq, preset="tiny", max_epochs=1, crop_seconds=0.5, random_state=0)
 cv = cross_validate(make_pipeline(ChannelScaler(), ea, gan), data.X, data.y,
                     cv=LeaveOneGroupOut(), params={"groups": data.groups},
                     scoring=make_scorers(data.audio_sfreq), return_estimator=True)  # fmt: skip
