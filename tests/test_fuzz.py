@@ -200,6 +200,8 @@ def _edge_eeg():
     X = np.random.default_rng(0).standard_normal((4, 3, 40))
     nan, inf = X.copy(), X.copy()
     nan[1, 2, 3], inf[0, 0, 0] = np.nan, -np.inf
+    with np.errstate(over="ignore"):
+        f16 = (X * 1e5).astype(np.float16)
     return {
         "nan": nan,
         "inf": inf,
@@ -210,7 +212,7 @@ def _edge_eeg():
         "int16": (X * 100).astype(np.int16),
         "bool": X > 0,
         "complex": X.astype(np.complex64),
-        "float16-overflow": (X * 1e5).astype(np.float16),
+        "float16-overflow": f16,
         "no-trials": X[:0],
         "no-channels": X[:, :0],
         "no-times": X[:, :, :0],
