@@ -6,9 +6,13 @@ The whole package in twenty lines: simulated MOS data, a scikit-learn
 :class:`~sklearn.pipeline.Pipeline` of per-subject preprocessing and the
 waveform GAN, :func:`~sklearn.model_selection.cross_validate` with
 :class:`~sklearn.model_selection.LeaveOneGroupOut` over subjects, and a
-reconstruction written to a WAV file. The GAN trains for a few epochs only
-here, so that the example runs in seconds on a CPU: the numbers are not the
-package's performance (see :doc:`/benchmarks`).
+reconstruction written to a WAV file.
+
+To run in seconds on a CPU, the data are small (three subjects, listening
+trials, 8 kHz audio) and the GAN is the smallest network (``preset="tiny"``)
+trained for one reconstruction-only epoch on half-second crops. This page shows
+the workflow; its numbers are not the package's performance (see :ref:`gan`
+for real settings and :doc:`/benchmarks` for full-size results).
 """
 
 # %%
@@ -24,7 +28,7 @@ from sk_eeg2music import ChannelScaler, EEG2MusicGAN, EuclideanAlignment, make_s
 from sk_eeg2music.metrics import make_scorers
 
 sklearn.set_config(enable_metadata_routing=True)  # subject ids reach EuclideanAlignment
-data = make_simulated(kind="mos", n_subjects=3, conditions=["listening"])  # 4-s trials
+data = make_simulated(kind="mos", n_subjects=3, conditions=["listening"], audio_sfreq=8000)
 ea = EuclideanAlignment().set_fit_request(groups=True).set_transform_request(groups=True)
 gan = EEG2MusicGAN(sfreq=data.sfreq, preset="tiny", max_epochs=1, crop_seconds=0.5, random_state=0)
 cv = cross_validate(make_pipeline(ChannelScaler(), ea, gan), data.X, data.y,
