@@ -9,7 +9,8 @@ __version__ = "0.1.0"
 
 from .datasets import EEGMusicData, from_mne, load_mos, load_nmedt, make_simulated
 from .model_selection import ShuffledPairs, SubjectTimeSplit
-from .models import EEG2MusicGAN, LinearDecoder
+from .models import EEG2MusicGAN, LinearDecoder, MeanSpectrumBaseline
+from .persistence import load_model, save_model
 from .preprocessing import BandpassFilter, ChannelScaler, Clip, EuclideanAlignment, Resample
 from .report import write_report
 
@@ -21,13 +22,16 @@ __all__ = [
     "EEGMusicData",
     "EuclideanAlignment",
     "LinearDecoder",
+    "MeanSpectrumBaseline",
     "Resample",
     "ShuffledPairs",
     "SubjectTimeSplit",
     "from_mne",
     "load_mos",
+    "load_model",
     "load_nmedt",
     "make_simulated",
+    "save_model",
     "write_report",
     "__version__",
 ]

@@ -10,167 +10,113 @@ import argparse
 import sys
 import time
 
-import numpy as np
-
-from .report import OutputDirError, check_output_dir, write_report
+from .report import OutputDirError, check_output_dir
 
 #: Exit status for unusable arguments (the same as argparse's).
 EXIT_USAGE = 2
-
-_BASELINE_LABEL = "Mean-spectrum baseline (no EEG)"
 
 
 def _log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def _mean_spectrum_noise(y_train, n_audio, n_outputs, random_state=None):
-    """Noise with the average power spectrum of training waveforms.
-
-    A reconstruction that uses no EEG: it has the right average spectrum but no
-    time structure, so its band-wise mel correlation with any target is ~0. It
-    is the floor an EEG decoder must beat.
-
-    Parameters
-    ----------
-    y_train : ndarray, shape (n_train, n_audio_train)
-        Training waveforms (never the test music).
-    n_audio : int
-        Length of each output waveform.
-    n_outputs : int
-        Number of independent noise waveforms to draw.
-    random_state : int | numpy.random.Generator | None
-        Seeds the random phases.
-
-    Returns
-    -------
-    noise : ndarray, shape (n_outputs, n_audio), float32
-        Scaled to the mean RMS of ``y_train``.
-    """
-    rng = np.random.default_rng(random_state)
-    y_train = np.asarray(y_train, dtype=np.float64)
-    power = np.zeros(n_audio // 2 + 1)
-    for row in y_train:  # one row at a time: the batch FFT would hold GBs for long audio
-        power += np.abs(np.fft.rfft(row, n=n_audio)) ** 2
-    phase = np.exp(2j * np.pi * rng.random((n_outputs, power.size)))
-    noise = np.fft.irfft(np.sqrt(power / len(y_train)) * phase, n=n_audio)
-    rms_train = np.sqrt(np.mean(y_train**2))
-    rms = np.sqrt(np.mean(noise**2, axis=1, keepdims=True))
-    return (noise * rms_train / np.where(rms > 0, rms, 1.0)).astype(np.float32)
-
-
-def _held_out_segments(n_segments, fraction, rng):
-    """Sorted segment indices held out for testing (at least one, never all)."""
-    n_test = min(max(1, int(round(fraction * n_segments))), n_segments - 1)
-    if n_test < 1:
-        raise ValueError(
-            "each stimulus has a single segment, so no segment is left for training; "
-            "use a shorter --segment-seconds."
-        )
-    return np.sort(rng.choice(n_segments, n_test, replace=False))
-
-
-def _baseline_report(data, rng):
-    """Items and metrics of the mean-spectrum baseline on held-out segments."""
-    from .metrics import mel_correlation
-
-    test_segments = _held_out_segments(int(data.segment.max()) + 1, 0.25, rng)
-    is_test = np.isin(data.segment, test_segments)
-    # The music of a (stimulus, segment, condition) is the same for every
-    # subject: keep one trial of each, so no clip is scored twice.
-    _, first = np.unique(
-        np.char.add(data.segment_id, np.char.add("/", data.condition)), return_index=True
-    )
-    train = np.sort(first[~is_test[first]])
-    test = np.sort(first[is_test[first]])
-    y = data.require_y()
-    pred = _mean_spectrum_noise(y[train], y.shape[1], len(test), rng)
-    shown = set()
-    items, metrics = [], []
-    for k, i in enumerate(test):
-        key = (data.stimulus[i], data.condition[i])
-        if key in shown:  # one segment per stimulus and condition on the page
-            continue
-        shown.add(key)
-        items.append(
-            dict(
-                stimulus=data.stimulus[i],
-                segment=int(data.segment[i]),
-                condition=data.condition[i],
-                original=y[i],
-                reconstructions=[dict(label=_BASELINE_LABEL, audio=pred[k])],
-            )
-        )
-    for cond in sorted(set(data.condition[test])):
-        sel = data.condition[test] == cond
-        metrics.append(
-            dict(
-                model=_BASELINE_LABEL,
-                split="held-out segments (time-disjoint)",
-                condition=cond,
-                n_test_clips=int(sel.sum()),
-                mel_r=mel_correlation(y[test[sel]], pred[sel], sfreq=data.audio_sfreq),
-                chance_mel_r=0.0,
-            )
-        )
-    items.sort(key=lambda it: (it["stimulus"], it["segment"]))
-    return items, metrics, test_segments
-
-
 def _demo(args):
-    from . import make_simulated
+    from .demo import run_demo
 
     out = check_output_dir(args.out)
     t0 = time.perf_counter()
-    _log(f"simulating {args.kind} data for {args.n_subjects} subjects ...")
-    data = make_simulated(
+    report, summary = run_demo(
+        out,
         kind=args.kind,
         n_subjects=args.n_subjects,
         segment_seconds=args.segment_seconds,
         audio_sfreq=args.audio_sfreq,
-        random_state=args.seed,
+        n_folds=None if args.full else args.folds,
+        epochs=args.epochs,
+        seed=args.seed,
     )
-    _log(f"  {data} in {time.perf_counter() - t0:.1f} s")
-    rng = np.random.default_rng(args.seed)
-    items, metrics, test_segments = _baseline_report(data, rng)
-    _log(f"writing {sum(1 + len(it['reconstructions']) for it in items)} clips to {out} ...")
-    split = (
-        f"Time-disjoint split: segments {', '.join(map(str, test_segments))} of every stimulus "
-        "are held out; the baseline's spectrum is averaged over the other segments only. "
-        "The baseline uses no EEG, so subjects play no part and its expected mel r is 0 "
-        "(the chance level)."
-    )
-    report = write_report(
-        out,
-        items,
-        metrics,
-        sfreq=data.audio_sfreq,
-        title=f"EEG-to-music reconstruction: simulated {args.kind.upper()}",
-        split_description=split,
-        meta={
-            "data": (
-                f"simulated {args.kind}: {len(set(data.subject))} subjects, "
-                f"{len(set(data.stimulus))} stimuli, conditions "
-                f"{', '.join(sorted(set(data.condition), reverse=True))}; EEG "
-                f"{data.X.shape[1]} channels at {data.sfreq:g} Hz, audio at {data.audio_sfreq} Hz"
-            ),
-            "segment length": f"{args.segment_seconds:g} s",
-            "seed": args.seed,
-        },
-        notes=[
-            f"Reconstructions on this page come from the {_BASELINE_LABEL}: noise with "
-            "the average spectrum of the training music. It is the floor an EEG decoder must "
-            "beat."
-        ],
-    )
-    print(f"{'model':<34} {'condition':<10} {'mel r':>7} {'chance':>7}")
-    for row in metrics:
-        print(
-            f"{row['model']:<34} {row['condition']:<10} {row['mel_r']:>7.3f} "
-            f"{row['chance_mel_r']:>7.3f}"
-        )
+    _print_summary(summary)
+    print(f"wall time: {time.perf_counter() - t0:.0f} s")
     print(f"report: {report}")
     return 0
+
+
+def _print_summary(summary):
+    cols = ["mel_r", "envelope_r", "id_acc", "id_chance", "song_acc", "song_chance"]
+    cols = [c for c in cols if c in summary.columns]
+    print(f"{'model':<36} {'split':<22} {'condition':<10} " + " ".join(f"{c:>11}" for c in cols))
+    for _, row in summary.iterrows():
+        vals = " ".join(f"{row[c]:>11.3f}" for c in cols)
+        print(f"{row['model']:<36} {row['split']:<22} {row['condition']:<10} {vals}")
+
+
+def _evaluate(args):
+    import pandas as pd
+    from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
+
+    from . import ShuffledPairs, SubjectTimeSplit
+    from .evaluation import cross_validate_reconstruction, summarize
+    from .pipelines import make_gan_pipeline, make_linear_pipeline
+    from .report import atomic_output_dir
+
+    out = check_output_dir(args.out)
+    data = _load_dataset(args)
+    splits = {
+        "loso": LeaveOneGroupOut(),
+        "group-kfold": GroupKFold(n_splits=min(5, len(set(data.subject)))),
+        "subject-time": SubjectTimeSplit(n_splits=args.n_splits, random_state=args.seed),
+    }
+    gan = dict(max_epochs=args.epochs, random_state=args.seed, verbose=0)
+    models = {
+        "gan": lambda: make_gan_pipeline(data.sfreq, **gan),
+        "gan-recon-only": lambda: make_gan_pipeline(data.sfreq, lambda_adv=0.0, **gan),
+        "linear-mel": lambda: make_linear_pipeline(data.sfreq, target="mel"),
+        "linear-envelope": lambda: make_linear_pipeline(data.sfreq, target="envelope"),
+        "shuffled-gan": lambda: ShuffledPairs(
+            make_gan_pipeline(data.sfreq, **gan), random_state=args.seed
+        ),
+    }
+    scores = []
+    for name in args.models:
+        _log(f"evaluating {name} under {args.split} ...")
+        scores.append(
+            cross_validate_reconstruction(
+                models[name](),
+                data,
+                splits[args.split],
+                model=name,
+                split=args.split,
+                max_folds=args.max_folds,
+            )
+        )
+    scores = pd.concat(scores, ignore_index=True)
+    summary = summarize(scores)
+    with atomic_output_dir(out) as tmp:
+        scores.to_csv(tmp / "folds.csv", index=False)
+        summary.to_csv(tmp / "metrics.csv", index=False)
+        summary.to_json(tmp / "metrics.json", orient="records", indent=1)
+    _print_summary(summary)
+    print(f"metrics: {out / 'metrics.csv'}")
+    return 0
+
+
+def _load_dataset(args):
+    from . import load_mos, load_nmedt, make_simulated
+
+    if args.dataset == "simulated":
+        return make_simulated(
+            kind=args.kind,
+            n_subjects=args.n_subjects,
+            segment_seconds=args.segment_seconds,
+            random_state=args.seed,
+        )
+    if args.data_dir is None:
+        raise ValueError(f"--data-dir is required for --dataset {args.dataset}.")
+    if args.dataset == "nmedt":
+        return load_nmedt(
+            args.data_dir, audio_dir=args.audio_dir, segment_seconds=args.segment_seconds
+        )
+    return load_mos(args.data_dir, segment_seconds=args.segment_seconds)
 
 
 def _positive_int(text):
@@ -223,7 +169,47 @@ def build_parser():
         help="audio rate (Hz), a multiple of the EEG rate (default: 16000)",
     )
     demo.add_argument("--seed", type=int, default=0, help="(default: 0)")
+    demo.add_argument(
+        "--folds", type=_positive_int, default=2, help="held-out subjects to run (default: 2)"
+    )
+    demo.add_argument("--full", action="store_true", help="run every leave-one-subject-out fold")
+    demo.add_argument(
+        "--epochs", type=_positive_int, default=8, help="GAN epochs per fold (default: 8)"
+    )
     demo.set_defaults(func=_demo)
+
+    ev = sub.add_parser(
+        "evaluate",
+        help="cross-validate pipelines and write a metrics table",
+        description="Cross-validate the GAN, its ablation, the linear decoders and the "
+        "shuffled control on a dataset; print mean +/- 95%% CI over folds and write "
+        "DIR/metrics.csv, DIR/metrics.json and DIR/folds.csv.",
+        epilog="examples:\n"
+        "  eeg2music evaluate --out eval_mos --dataset simulated --kind mos --split loso\n"
+        "  eeg2music evaluate --out eval_nmedt --dataset nmedt --data-dir NMED-T "
+        "--audio-dir songs --models linear-envelope gan --split group-kfold\n"
+        "  eeg2music evaluate --out eval_st --split subject-time --max-folds 2",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ev.add_argument("--out", required=True, help="output folder")
+    ev.add_argument("--dataset", choices=["simulated", "nmedt", "mos"], default="simulated")
+    ev.add_argument("--kind", choices=["mos", "nmedt"], default="mos", help="for simulated data")
+    ev.add_argument("--data-dir", default=None, help="dataset folder (nmedt, mos)")
+    ev.add_argument("--audio-dir", default=None, help="NMED-T audio folder (song21.wav, ...)")
+    ev.add_argument("--n-subjects", type=_positive_int, default=4, help="simulated subjects")
+    ev.add_argument("--segment-seconds", type=_positive_float, default=4.0)
+    ev.add_argument("--split", choices=["loso", "group-kfold", "subject-time"], default="loso")
+    ev.add_argument("--n-splits", type=_positive_int, default=4, help="for subject-time")
+    ev.add_argument("--max-folds", type=_positive_int, default=None)
+    ev.add_argument(
+        "--models",
+        nargs="+",
+        default=["linear-mel", "linear-envelope"],
+        choices=["gan", "gan-recon-only", "linear-mel", "linear-envelope", "shuffled-gan"],
+    )
+    ev.add_argument("--epochs", type=_positive_int, default=8, help="GAN epochs")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.set_defaults(func=_evaluate)
     return parser
 
 

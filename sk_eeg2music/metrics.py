@@ -10,8 +10,7 @@ so a number reported by one metric describes the same representation as the
 others.
 """
 
-import hashlib
-from collections import OrderedDict
+import contextvars
 
 import librosa
 import numpy as np
@@ -60,25 +59,71 @@ def _rowwise_pearson(a, b, axis=-1):
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
 
 
-# Several metrics (and make_scorers, which calls them one after the other on the
-# same arrays) need the log-mel of the same waveforms; the STFT dominates their
-# cost, so the last few results are kept, keyed by a digest of the array content.
-_LOG_MEL_CACHE = OrderedDict()
-_LOG_MEL_CACHE_SIZE = 4
+# make_scorers calls every metric on the same (y_true, y_pred) pair in a row; the
+# scorers it returns share a memo (reached through this context variable) so the
+# log-mel spectrograms, whose STFT dominates the cost, are computed once per
+# scoring round. Direct calls to the metrics never see a memo: they are pure.
+_MEMO = contextvars.ContextVar("sk_eeg2music_metrics_memo", default=None)
 
 
 def _log_mel(y, sfreq, hop, n_mels):
-    digest = hashlib.blake2b(memoryview(np.ascontiguousarray(y)).cast("B")).hexdigest()
-    key = (digest, y.shape, y.dtype.str, float(sfreq), int(hop), int(n_mels))
-    if key in _LOG_MEL_CACHE:
-        _LOG_MEL_CACHE.move_to_end(key)
-        return _LOG_MEL_CACHE[key]
-    out = log_mel_spectrogram(y, sfreq, hop, n_mels=n_mels)
-    out.setflags(write=False)
-    _LOG_MEL_CACHE[key] = out
-    while len(_LOG_MEL_CACHE) > _LOG_MEL_CACHE_SIZE:
-        _LOG_MEL_CACHE.popitem(last=False)
-    return out
+    memo = _MEMO.get()
+    if memo is None:
+        return log_mel_spectrogram(y, sfreq, hop, n_mels=n_mels)
+    return memo.log_mel(y, sfreq, hop, n_mels)
+
+
+class _Memo:
+    """Per-scoring-round results keyed by array *identity*.
+
+    Entries hold a reference to their array, so an id cannot be reused by a new
+    array while its entry lives; only the last two inputs are kept (one round's
+    ``y_true`` and ``y_pred``), so a new round never sees an old result.
+    """
+
+    def __init__(self):
+        self.arrays = []  # [(original, validated float32)]
+        self.mels = {}
+
+    def canonical(self, y, name):
+        for original, checked in self.arrays:
+            if original is y:
+                return checked
+        checked = check_audio(y, name=name)
+        self.arrays = (self.arrays + [(y, checked)])[-2:]
+        alive = {id(c) for _, c in self.arrays}
+        self.mels = {k: v for k, v in self.mels.items() if k[0] in alive}
+        return checked
+
+    def log_mel(self, y, sfreq, hop, n_mels):
+        if not any(checked is y for _, checked in self.arrays):
+            return log_mel_spectrogram(y, sfreq, hop, n_mels=n_mels)
+        key = (id(y), float(sfreq), int(hop), int(n_mels))
+        if key not in self.mels:
+            self.mels[key] = log_mel_spectrogram(y, sfreq, hop, n_mels=n_mels)
+        return self.mels[key]
+
+
+class _MemoScore:
+    """A metric evaluated with a memo shared by the scorers of one make_scorers call."""
+
+    def __init__(self, metric, memo):
+        self.metric = metric
+        self.memo = memo
+        self.__name__ = metric.__name__
+
+    def __call__(self, y_true, y_pred, **kwargs):
+        y_true = self.memo.canonical(y_true, "y_true")
+        y_pred = self.memo.canonical(y_pred, "y_pred")
+        token = _MEMO.set(self.memo)
+        try:
+            return self.metric(y_true, y_pred, **kwargs)
+        finally:
+            _MEMO.reset(token)
+
+    def __getstate__(self):
+        # A pickled scorer (joblib workers) starts with an empty memo.
+        return {"metric": self.metric, "memo": _Memo(), "__name__": self.__name__}
 
 
 def _zscore_time(logmel):
@@ -310,8 +355,10 @@ def log_spectral_distance_per_trial(y_true, y_pred, sfreq, hop_length=None, eps=
 
     def power(y):
         spec = librosa.stft(y, n_fft=n_fft, hop_length=hop, center=True, pad_mode="constant")
-        spec = spec[..., : max(n_frames, 1)]
-        return np.square(spec.real) + np.square(spec.imag) + np.float32(eps)
+        power = np.abs(spec[..., : max(n_frames, 1)])
+        power *= power
+        power += np.float32(eps)
+        return power
 
     db_diff = 10.0 * np.log10(power(y_true) / power(y_pred))
     return np.sqrt(np.mean(np.square(db_diff), axis=-2, dtype=np.float64)).mean(axis=-1)
@@ -347,15 +394,15 @@ def si_sdr_per_trial(y_true, y_pred, sfreq, eps=1e-8):
     si_sdr : ndarray, shape (n_trials,)
     """
     y_true, y_pred, _ = _check_pair(y_true, y_pred, sfreq)
-    t = y_true.astype(np.float64)
-    p = y_pred.astype(np.float64)
-    t -= t.mean(axis=-1, keepdims=True)
-    p -= p.mean(axis=-1, keepdims=True)
-    energy = np.sum(t * t, axis=-1, keepdims=True)
-    scale = np.sum(p * t, axis=-1, keepdims=True) / np.where(energy > 0, energy, 1.0)
-    target = scale * t
-    p_target = np.sum(target * target, axis=-1)
-    p_noise = np.sum((p - target) ** 2, axis=-1)
+    # float32 arrays, float64 sums: exact enough, and identical inputs give a
+    # projection scale of exactly 1, hence a distortion of exactly 0.
+    t = y_true - y_true.mean(axis=-1, keepdims=True, dtype=np.float64).astype(np.float32)
+    p = y_pred - y_pred.mean(axis=-1, keepdims=True, dtype=np.float64).astype(np.float32)
+    energy = np.sum(t * t, axis=-1, keepdims=True, dtype=np.float64)
+    dot = np.sum(p * t, axis=-1, keepdims=True, dtype=np.float64)
+    scale = dot / np.where(energy > 0, energy, 1.0)
+    p_target = (scale**2 * energy)[:, 0]
+    p_noise = np.sum(np.square(p - scale.astype(np.float32) * t), axis=-1, dtype=np.float64)
     floor = eps * np.maximum(p_target, np.finfo(float).tiny)
     return 10.0 * np.log10((p_target + floor) / (p_noise + floor))
 
@@ -619,7 +666,8 @@ def make_scorers(audio_sfreq):
     """Scorers for ``cross_validate(..., scoring=make_scorers(audio_sfreq))``.
 
     Every scorer compares ``estimator.predict(X)`` (waveforms) with ``y``; with a
-    dict of scorers scikit-learn calls ``predict`` once per fold and shares it.
+    dict of scorers scikit-learn calls ``predict`` once per fold and shares it,
+    and the scorers of one call share the log-mel spectrograms of that pair.
     Distortions are negated (``neg_*``) so that greater is better throughout.
 
     Parameters
@@ -650,8 +698,12 @@ def make_scorers(audio_sfreq):
         "neg_mel_cepstral_distortion": mel_cepstral_distortion,
         "neg_log_spectral_distance": log_spectral_distance,
     }
-    scorers = {name: make_scorer(f, sfreq=sfreq) for name, f in higher.items()}
+    memo = _Memo()
+    scorers = {name: make_scorer(_MemoScore(f, memo), sfreq=sfreq) for name, f in higher.items()}
     scorers.update(
-        {name: make_scorer(f, greater_is_better=False, sfreq=sfreq) for name, f in lower.items()}
+        {
+            name: make_scorer(_MemoScore(f, memo), greater_is_better=False, sfreq=sfreq)
+            for name, f in lower.items()
+        }
     )
     return scorers

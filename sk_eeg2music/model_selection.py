@@ -290,8 +290,9 @@ class ShuffledPairs(MetaEstimatorMixin, BaseEstimator):
     estimator : estimator | None, default=None
         The pipeline to control; ``None`` is
         :class:`~sk_eeg2music.models.LinearDecoder` with default parameters.
-    random_state : int | numpy.random.RandomState | None, default=None
-        Seeds the re-pairing.
+    random_state : int | numpy.random.RandomState | None, default=0
+        Seeds the re-pairing; the default makes the control reproducible (each
+        CV fold still gets its own permutation, its training set being different).
 
     Attributes
     ----------
@@ -313,7 +314,7 @@ class ShuffledPairs(MetaEstimatorMixin, BaseEstimator):
     (with routing enabled, request it with ``set_fit_request(segment=True)``).
     """
 
-    def __init__(self, estimator=None, random_state=None):
+    def __init__(self, estimator=None, random_state=0):
         self.estimator = estimator
         self.random_state = random_state
 

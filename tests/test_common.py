@@ -3,8 +3,8 @@
 Each estimator class found by :func:`sk_eeg2music.utils.discovery.all_estimators`
 goes through scikit-learn's ``parametrize_with_checks`` and through clone and
 pickle round-trips, without editing this file. Per-class configuration lives on
-the class itself, next to the code it describes, through three optional
-private hooks:
+the class itself, next to the code it describes, through optional private
+hooks (all with defaults):
 
 ``_test_instances(cls) -> list`` (classmethod)
     Small instances to check. Default: ``[cls()]``. Needed when the
@@ -17,10 +17,18 @@ private hooks:
     Small data for the round-trip tests. Default: X float32 of shape
     ``(6, 4, 64)``; ``y`` is a waveform of shape ``(6, 64 * 4)``
     (``n_times * factor``) for estimators with ``predict``, else None.
+``_test_checks_slow`` (class attribute, bool)
+    True when scikit-learn's generic checks take minutes (a GAN trains in
+    each of ~50 checks): they then run only with ``-m slow``; the round-trip
+    tests still run in CI.
+
+:data:`PENDING` holds the same hooks, keyed by class name, for classes that
+do not define them yet; owners should move their entry into the class.
 
 Estimators accept 2-D input ``(n_trials, n_features)`` as
 ``(n_trials, n_features, 1)`` (as MNE's decoding estimators do), so the generic
-checks, which use 2-D data, actually run.
+checks, which use 2-D data, actually run. The round-trip tests fix every
+``random_state`` (as scikit-learn's checks do) before comparing outputs.
 """
 
 import pickle
@@ -28,27 +36,62 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import get_tags
+from sklearn.utils.estimator_checks import parametrize_with_checks, set_random_state
+from sklearn.utils.validation import check_is_fitted
 
 from sk_eeg2music.utils.discovery import all_estimators
+
+# The checks filter very short "signals" (1 sample for 2-D input): MNE rightly warns.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:filter_length .* is longer than the signal:RuntimeWarning"
+)
+
+#: Hooks for classes that do not define them (yet), keyed by class name. Each
+#: value maps a hook name to a function of the class (or, for
+#: ``_expected_failed_checks``, of the instance), or to a value for attributes.
+PENDING = {
+    "EEG2MusicGAN": {
+        "_test_instances": lambda cls: [
+            cls(preset="tiny", max_epochs=1, random_state=0, verbose=0)
+        ],
+        "_test_checks_slow": True,
+    },
+}
 
 ESTIMATORS = all_estimators()
 
 
+def _pending(cls, hook):
+    return PENDING.get(cls.__name__, {}).get(hook)
+
+
 def _instances(cls):
-    hook = getattr(cls, "_test_instances", None)
-    return hook() if hook is not None else [cls()]
+    if hasattr(cls, "_test_instances"):
+        return cls._test_instances()
+    pending = _pending(cls, "_test_instances")
+    return pending(cls) if pending is not None else [cls()]
 
 
 def _expected_failed_checks(estimator):
-    hook = getattr(estimator, "_expected_failed_checks", None)
-    return hook() if hook is not None else {}
+    if hasattr(estimator, "_expected_failed_checks"):
+        return estimator._expected_failed_checks()
+    pending = _pending(type(estimator), "_expected_failed_checks")
+    return pending(estimator) if pending is not None else {}
+
+
+def _checks_are_slow(cls):
+    return bool(getattr(cls, "_test_checks_slow", _pending(cls, "_test_checks_slow")))
 
 
 def _test_data(estimator, rng):
-    hook = getattr(type(estimator), "_test_data", None)
-    if hook is not None:
-        return hook(rng)
+    cls = type(estimator)
+    if hasattr(cls, "_test_data"):
+        return cls._test_data(rng)
+    pending = _pending(cls, "_test_data")
+    if pending is not None:
+        return pending(cls, rng)
     X = rng.standard_normal((6, 4, 64)).astype(np.float32)
     y = rng.standard_normal((6, 64 * 4)).astype(np.float32)
     return X, (y if hasattr(estimator, "predict") else None)
@@ -68,7 +111,8 @@ def _output(estimator, X):
     return method(X)
 
 
-INSTANCES = [est for _, cls in ESTIMATORS for est in _instances(cls)]
+FAST = [est for _, cls in ESTIMATORS if not _checks_are_slow(cls) for est in _instances(cls)]
+SLOW = [est for _, cls in ESTIMATORS if _checks_are_slow(cls) for est in _instances(cls)]
 
 
 def test_discovery_finds_the_preprocessing_transformers():
@@ -77,8 +121,14 @@ def test_discovery_finds_the_preprocessing_transformers():
     assert expected <= names
 
 
-@parametrize_with_checks(INSTANCES, expected_failed_checks=_expected_failed_checks)
+@parametrize_with_checks(FAST, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.slow
+@parametrize_with_checks(SLOW, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible_estimator_slow(estimator, check):
     check(estimator)
 
 
@@ -86,12 +136,15 @@ def test_sklearn_compatible_estimator(estimator, check):
 def test_clone_before_and_after_fit(name, cls):
     for estimator in _instances(cls):
         X, y = _test_data(estimator, np.random.default_rng(0))
+        set_random_state(estimator, 0)
         unfitted = clone(estimator)
         assert _same_params(unfitted, estimator)
         fitted = estimator.fit(X, y)
         refit = clone(fitted)
         assert _same_params(refit, fitted)
-        assert not [key for key in vars(refit) if key.endswith("_") and not key.startswith("_")]
+        if get_tags(refit).requires_fit:  # a clone of a fitted estimator is unfitted
+            with pytest.raises(NotFittedError):
+                check_is_fitted(refit)
         np.testing.assert_allclose(_output(refit.fit(X, y), X), _output(fitted, X), rtol=1e-5)
 
 
@@ -99,6 +152,7 @@ def test_clone_before_and_after_fit(name, cls):
 def test_pickle_round_trip(name, cls):
     for estimator in _instances(cls):
         X, y = _test_data(estimator, np.random.default_rng(0))
+        set_random_state(estimator, 0)
         fitted = estimator.fit(X, y)
         restored = pickle.loads(pickle.dumps(fitted))
         assert type(restored) is type(fitted)

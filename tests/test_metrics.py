@@ -71,6 +71,7 @@ def test_si_sdr_identical_is_capped_and_scale_invariant(audio):
 def test_independent_noise_scores_about_zero(metric):
     rng = np.random.default_rng(0)
     t = np.arange(SFREQ) / SFREQ
+
     # Amplitude-modulated noise so that envelopes and spectra have time structure.
     def env():
         freq, phase = rng.uniform(1, 4, (30, 1)), rng.uniform(0, 6, (30, 1))
@@ -235,3 +236,32 @@ def test_identification_needs_two_segments(audio):
 def test_make_scorers_bad_rate():
     with pytest.raises(ValueError, match="audio_sfreq"):
         metrics.make_scorers(0)
+
+
+def test_scorers_share_spectrograms_within_a_round_only(audio, monkeypatch):
+    """The scorers of one make_scorers call compute each log-mel once per pair,
+    and a new (or mutated-then-re-predicted) pair is never served old results."""
+    calls = []
+    real = metrics.log_mel_spectrogram
+
+    def counting(y, *args, **kwargs):
+        calls.append(id(y))
+        return real(y, *args, **kwargs)
+
+    monkeypatch.setattr(metrics, "log_mel_spectrogram", counting)
+    scorers = metrics.make_scorers(SFREQ)
+    pred = np.roll(audio, 30, axis=1).astype(np.float64)  # float64, as estimators return
+    values = {name: s._score_func(audio, pred, **s._kwargs) for name, s in scorers.items()}
+    assert len(calls) == 2  # y_true and y_pred, once each
+    direct = metrics.mel_correlation(audio, pred, sfreq=SFREQ)
+    assert values["mel_correlation"] == pytest.approx(direct)
+    # A new prediction array is a new round.
+    other = np.roll(audio, 400, axis=1)
+    s = scorers["mel_correlation"]
+    assert s._score_func(audio, other, **s._kwargs) == pytest.approx(
+        metrics.mel_correlation(audio, other, sfreq=SFREQ)
+    )
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(s))
+    assert clone._score_func(audio, pred, **s._kwargs) == pytest.approx(direct)

@@ -21,13 +21,14 @@ import numbers
 
 import librosa
 import numpy as np
+import scipy.fft
 from scipy import linalg
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import GroupKFold, KFold, check_cv
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..audio import frame_envelope, log_mel_spectrogram, mel_params
-from ..metrics import _rowwise_pearson, mel_correlation
+from ..metrics import mel_correlation
 from ..utils._validation import (
     check_audio,
     check_eeg,
@@ -75,14 +76,60 @@ def _shift_ranges(lag, n_times):
     return t0, t1, t0 + lag, t1 + lag
 
 
+# Bound on the temporary cross-spectra (bytes) when summing over trials.
+_XCORR_BLOCK_BYTES = 64 * 2**20
+
+
+def lagged_xcorr(A, B, lags):
+    """Cross-correlations summed over trials, at the given lags, via the FFT.
+
+    Parameters
+    ----------
+    A : ndarray, shape (n_trials, n_a, n_times)
+    B : ndarray, shape (n_trials, n_b, n_times)
+    lags : ndarray of int, shape (n_lags,)
+        Any sign; ``|lag| < n_times``.
+
+    Returns
+    -------
+    R : ndarray, shape (n_lags, n_a, n_b)
+        ``R[j, i, k] = sum_trials sum_s A[:, i, s + lags[j]] * B[:, k, s]``, with
+        samples outside a trial counted as 0 (the FFT is zero-padded so nothing
+        wraps around and no trial meets another).
+    """
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    n_trials, n_a, n_times = A.shape
+    n_b = B.shape[1]
+    lags = np.asarray(lags)
+    n_fft = scipy.fft.next_fast_len(n_times + int(np.max(np.abs(lags))), real=True)
+    n_freqs = n_fft // 2 + 1
+    # Real inverse DFT restricted to the wanted lags (negative lags need no wrap).
+    weights = np.exp(2j * np.pi * np.outer(lags, np.arange(n_freqs)) / n_fft) * (2.0 / n_fft)
+    weights[:, 0] /= 2
+    if n_fft % 2 == 0:
+        weights[:, -1] /= 2
+    out = np.zeros((len(lags), n_a * n_b))
+    per_freq = 16 * (n_a * n_b + (n_a + n_b) * n_trials)
+    step = max(1, _XCORR_BLOCK_BYTES // per_freq)
+    for f0 in range(0, n_freqs, step):
+        f1 = min(n_freqs, f0 + step)
+        Af = scipy.fft.rfft(A, n=n_fft, axis=-1)[..., f0:f1].transpose(2, 1, 0)  # (f, a, trials)
+        Bf = scipy.fft.rfft(B, n=n_fft, axis=-1)[..., f0:f1].transpose(2, 0, 1)  # (f, trials, b)
+        cross = np.matmul(Af, Bf.conj()).reshape(f1 - f0, -1)  # sum over trials
+        out += weights[:, f0:f1].real @ cross.real - weights[:, f0:f1].imag @ cross.imag
+    return out.reshape(len(lags), n_a, n_b)
+
+
 def lagged_gram(X, lags):
     """Gram matrix of the zero-padded, within-trial lagged EEG.
 
     Equal to ``F.T @ F`` where ``F`` (n_trials * n_times, n_channels * n_lags)
     holds, for every trial and frame ``t``, ``X[trial, c, t + lag]`` (0 outside
-    the trial), but built from ``n_lags`` channel cross-products plus edge
-    corrections instead of ``n_lags**2``: the block for lags ``(l1, l2)``
-    depends on ``l2 - l1`` except for the few samples cut at the trial edges.
+    the trial). The block of lags ``(l1, l2)`` is the channel cross-correlation
+    at ``l2 - l1`` (one FFT pass for all of them, :func:`lagged_xcorr`) minus the
+    products of the few samples that fall outside the trial for ``l1`` or ``l2``
+    (the same edge correction as MNE's ``TimeDelayingRidge``).
 
     Parameters
     ----------
@@ -102,10 +149,11 @@ def lagged_gram(X, lags):
     n_lags = len(lags)
     head_len = max(0, int(lags[-1]))  # samples cut at the start by positive lags
     tail_len = max(0, -int(lags[0]))  # ... at the end by negative lags
+    # full[d][c1, c2] = sum_s X[:, c1, s] X[:, c2, s + d]
+    full = lagged_xcorr(X, X, np.arange(n_lags)).transpose(0, 2, 1)
     blocks = np.empty((n_lags, n_lags, n_ch, n_ch))
     for d in range(n_lags):
         n_pairs = n_times - d
-        full = np.tensordot(X[:, :, :n_pairs], X[:, :, d:], axes=([0, 2], [0, 2]))
         head = _cumulative_products(X, d, 0, min(head_len, n_pairs))
         fwd = _cumulative_products(X, d, n_pairs - min(tail_len, n_pairs), n_pairs)
         tail = fwd[-1] - fwd[::-1]  # tail[k]: the last k samples before n_pairs
@@ -113,7 +161,7 @@ def lagged_gram(X, lags):
             j = i + d
             k_head = min(max(0, int(lags[i])), n_pairs)
             k_tail = min(max(0, -int(lags[j])), n_pairs)
-            block = full - head[k_head] - tail[k_tail]
+            block = full[d] - head[k_head] - tail[k_tail]
             blocks[i, j] = block
             blocks[j, i] = block.T
     return blocks.transpose(2, 0, 3, 1).reshape(n_ch * n_lags, n_ch * n_lags)
@@ -125,8 +173,9 @@ def _cumulative_products(X, d, start, stop):
     n_ch = X.shape[1]
     out = np.zeros((stop - start + 1, n_ch, n_ch))
     if stop > start:
-        prods = np.einsum("ncs,nds->scd", X[:, :, start:stop], X[:, :, start + d : stop + d])
-        out[1:] = np.cumsum(prods, axis=0)
+        left = X[:, :, start:stop].transpose(2, 1, 0)  # (s, c, trials)
+        right = X[:, :, start + d : stop + d].transpose(2, 0, 1)  # (s, trials, c)
+        out[1:] = np.cumsum(np.matmul(left, right), axis=0)
     return out
 
 
@@ -144,14 +193,28 @@ def lagged_cross(X, Y, lags):
     B : ndarray, shape (n_channels * n_lags, n_targets)
         Rows ordered as in :func:`lagged_gram`.
     """
-    X = np.asarray(X, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64)
+    R = lagged_xcorr(X, Y, lags)  # (n_lags, n_channels, n_targets)
+    return R.transpose(1, 0, 2).reshape(-1, R.shape[-1])
+
+
+def lagged_sums(X, lags):
+    """Column sums of the lagged design, ``F.sum(axis=0)``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_trials, n_channels, n_times)
+    lags : ndarray of int, shape (n_lags,)
+
+    Returns
+    -------
+    s : ndarray, shape (n_channels * n_lags,)
+    """
     n_times = X.shape[-1]
-    out = np.empty((X.shape[1], len(lags), Y.shape[1]))
+    out = np.empty((X.shape[1], len(lags)))
     for j, lag in enumerate(lags):
-        t0, t1, s0, s1 = _shift_ranges(int(lag), n_times)
-        out[:, j] = np.tensordot(X[:, :, s0:s1], Y[:, :, t0:t1], axes=([0, 2], [0, 2]))
-    return out.reshape(-1, Y.shape[1])
+        _, _, s0, s1 = _shift_ranges(int(lag), n_times)
+        out[:, j] = X[:, :, s0:s1].sum(axis=(0, 2), dtype=np.float64)
+    return out.ravel()
 
 
 def apply_lagged(X, coef, lags):
@@ -330,15 +393,39 @@ def haufe_patterns(G, coef, n_samples):
     return patterns.T.reshape(coef.shape)
 
 
-def _pooled_r(Y_true, Y_pred):
-    """Pearson r per target over all frames of all trials.
+def validation_r(W, X_val, Y_val, lags):
+    """Pooled Pearson r of lagged-ridge predictions, from sufficient statistics.
 
-    Y_true (n_trials, n_targets, n_times); Y_pred (..., n_trials, n_targets, n_times).
+    The r over all frames of all validation trials between ``F_val @ W`` and
+    the targets needs only ``F_val.T F_val``, ``F_val.T Y``, the column sums of
+    ``F_val`` and the target moments, so every alpha is scored without forming
+    a single prediction.
+
+    Parameters
+    ----------
+    W : ndarray, shape (n_alphas, n_channels * n_lags, n_targets)
+        Weights (:func:`ridge_path`).
+    X_val : ndarray, shape (n_trials, n_channels, n_times)
+        Validation EEG, centred with the *training* channel means.
+    Y_val : ndarray, shape (n_trials, n_targets, n_times)
+    lags : ndarray of int, shape (n_lags,)
+
+    Returns
+    -------
+    r : ndarray, shape (n_alphas, n_targets)
+        0 where a prediction or a target is constant.
     """
-    a = np.moveaxis(Y_true, -2, 0).reshape(Y_true.shape[-2], -1)
-    b = np.moveaxis(Y_pred, -2, -3)
-    b = b.reshape(b.shape[:-3] + (b.shape[-3], -1))
-    return _rowwise_pearson(a, b)
+    n = X_val.shape[0] * X_val.shape[2]
+    G = lagged_gram(X_val, lags)
+    B = lagged_cross(X_val, Y_val, lags)
+    s = lagged_sums(X_val, lags)
+    sum_y = Y_val.sum(axis=(0, 2), dtype=np.float64)
+    var_y = np.sum(np.square(Y_val, dtype=np.float64), axis=(0, 2)) - sum_y**2 / n
+    sum_p = np.einsum("apk,p->ak", W, s)
+    cov = np.einsum("apk,pk->ak", W, B) - sum_p * sum_y / n
+    var_p = np.sum(W * np.matmul(G, W), axis=1) - sum_p**2 / n
+    den = np.sqrt(np.clip(var_p, 0, None) * np.clip(var_y, 0, None))
+    return np.divide(cov, den, out=np.zeros_like(cov), where=den > 0)
 
 
 def cv_alpha_scores(X, Y, lags, alphas, splits, fit_intercept=True):
@@ -357,17 +444,15 @@ def cv_alpha_scores(X, Y, lags, alphas, splits, fit_intercept=True):
     -------
     scores : ndarray, shape (n_alphas, n_targets)
         Mean over folds of the per-target r, pooled over the frames of the
-        validation trials; each fold is fitted and centred on its training
-        trials only.
+        validation trials (:func:`validation_r`); each fold is fitted and
+        centred on its training trials only.
     """
     scores = np.zeros((len(alphas), Y.shape[1]))
     for train, test in splits:
-        coef, x_mean, y_mean, _ = fit_lagged_ridge(X[train], Y[train], lags, alphas, fit_intercept)
-        n_alphas, n_targets = coef.shape[:2]
-        stacked = coef.reshape((n_alphas * n_targets,) + coef.shape[2:])
-        pred = apply_lagged(np.asarray(X[test], np.float64) - x_mean[:, None], stacked, lags)
-        pred = pred.reshape(len(test), n_alphas, n_targets, -1).transpose(1, 0, 2, 3)
-        scores += _pooled_r(Y[test], pred + y_mean[:, None])
+        Xtr, Ytr, x_mean, _ = _center(X[train], Y[train], fit_intercept)
+        W = ridge_path(lagged_gram(Xtr, lags), lagged_cross(Xtr, Ytr, lags), alphas)
+        X_val = np.asarray(X[test], np.float64) - x_mean[:, np.newaxis]
+        scores += validation_r(W, X_val, np.asarray(Y[test], np.float64), lags)
     return scores / len(splits)
 
 
@@ -617,10 +702,15 @@ class LinearDecoder(RegressorMixin, BaseEstimator):
     --------
     >>> from sk_eeg2music import make_simulated
     >>> from sk_eeg2music.models import LinearDecoder
-    >>> data = make_simulated("mos", n_subjects=2, segment_seconds=4.0)
-    >>> dec = LinearDecoder(target="envelope", sfreq=data.sfreq).fit(data.X, data.y)
-    >>> dec.coef_.shape
+    >>> data = make_simulated("mos", n_subjects=1, segment_seconds=4.0)
+    >>> dec = LinearDecoder(target="envelope", sfreq=data.sfreq, alphas=[1.0])
+    >>> dec.fit(data.X, data.y).coef_.shape  # (n_targets, n_channels, n_lags)
     (1, 64, 17)
+    >>> dec.predict(data.X[:2]).shape == data.y[:2].shape
+    True
+
+    Without ``alphas``, 17 penalties are compared by inner cross-validation
+    (grouped by subject when ``fit`` gets ``groups=data.subject``).
     """
 
     def __init__(
@@ -755,8 +845,8 @@ class LinearDecoder(RegressorMixin, BaseEstimator):
             )
         X, is_2d = self._validate_X(X, reset=True)
         y_arr = np.asarray(y)
-        self._y_1d = y_arr.ndim == 1
-        y = check_audio(y_arr[:, np.newaxis] if self._y_1d else y_arr)
+        y_1d = y_arr.ndim == 1
+        y = check_audio(y_arr[:, np.newaxis] if y_1d else y_arr)
         factor = check_y_for_eeg(X, y)
         if self.audio_sfreq is None:
             audio_sfreq = sfreq * factor
@@ -801,6 +891,7 @@ class LinearDecoder(RegressorMixin, BaseEstimator):
         self.cv_scores_ = scores
         self.factor_ = factor
         self.audio_sfreq_ = audio_sfreq
+        self._y_1d = y_1d  # predict then returns (n_trials,), like the y it was fitted on
         return self
 
     def predict_features(self, X):
@@ -852,6 +943,13 @@ class LinearDecoder(RegressorMixin, BaseEstimator):
                 carrier=self.carrier,
                 audio_sfreq=self.audio_sfreq_,
                 seed=self.random_state,
+            )
+        if not np.isfinite(wave).all():
+            peak = float(np.max(np.abs(np.asarray(X, dtype=np.float64))))
+            raise ValueError(
+                f"The decoded waveform overflowed float32: X reaches {peak:.3g}, far beyond "
+                "the training EEG. Scale the test EEG as the training EEG (same units, same "
+                "preprocessing) before predict."
             )
         # float64 like every scikit-learn regressor; the arrays are small next to the EEG.
         wave = wave.astype(np.float64)

@@ -3,32 +3,38 @@
 import numbers
 
 import numpy as np
+from scipy.linalg.blas import dsyrk
 
-from ._base import _StatelessEEGTransformer, iter_trial_chunks, restore_ndim
+from ._base import _StatelessEEGTransformer, restore_ndim
 
 
-def mean_covariance(X):
+def mean_covariance(X, trials=None):
     """Mean over trials of ``X_i X_iᵀ / n_times``.
 
     Parameters
     ----------
     X : ndarray, shape (n_trials, n_channels, n_times)
-        EEG of one domain (subject).
+        EEG.
+    trials : array of int | None
+        Indices of the trials to average (one domain); ``None`` uses all.
 
     Returns
     -------
     C : ndarray, shape (n_channels, n_channels), float64
         The uncentered mean covariance R̄ of Euclidean Alignment.
     """
-    n_trials, n_channels, n_times = X.shape
-    C = np.zeros((n_channels, n_channels))
-    for block in iter_trial_chunks(n_trials, n_channels * n_times * 8):
+    trials = np.arange(len(X)) if trials is None else trials
+    n_channels, n_times = X.shape[1:]
+    C = np.zeros((n_channels, n_channels), order="F")
+    for i in trials:
         # float64 products: float32 sums over tens of thousands of samples lose
-        # ~1e-7 relative accuracy, which an ill-conditioned R̄ amplifies.
-        chunk = X[block].astype(np.float64)
-        C += np.matmul(chunk, chunk.transpose(0, 2, 1)).sum(axis=0)
-    C /= n_trials * n_times
-    return (C + C.T) / 2
+        # ~1e-7 relative accuracy, which an ill-conditioned R̄ amplifies. The
+        # symmetric rank-k update (BLAS syrk) does half the work of a matmul;
+        # passing x.T (Fortran-ordered) with trans=1 avoids a copy.
+        trial = X[i].astype(np.float64)
+        C = dsyrk(1.0, trial.T, beta=1.0, c=C, trans=1, overwrite_c=True)
+    C = np.triu(C) + np.triu(C, 1).T  # syrk fills the upper triangle only
+    return C / (len(trials) * n_times)
 
 
 def inv_sqrtm(C, reg=1e-3):
@@ -93,27 +99,25 @@ def align(X, groups=None, reg=1e-3):
     """
     groups = check_groups(groups, len(X))
     out = np.empty(X.shape, dtype=np.float32)
-    n_channels, n_times = X.shape[1:]
     for group in np.unique(groups):
-        idx = np.flatnonzero(groups == group)
+        trials = np.flatnonzero(groups == group)
         try:
-            W = inv_sqrtm(mean_covariance(_TrialView(X, idx)), reg).astype(np.float32)
+            W = inv_sqrtm(mean_covariance(X, trials), reg)
         except ValueError as exc:
             raise ValueError(f"Group {str(group)!r}: {exc}") from exc
-        for block in iter_trial_chunks(len(idx), n_channels * n_times * 4):
-            out[idx[block]] = np.matmul(W, X[idx[block]])
+        with np.errstate(over="ignore"):
+            W = W.astype(np.float32)
+        if not np.isfinite(W).all():
+            # Amplitudes near float32's smallest numbers (~1e-38) need a whitening
+            # gain beyond float32's largest.
+            rms = np.sqrt(np.trace(mean_covariance(X, trials)) / X.shape[1])
+            raise ValueError(
+                f"Group {str(group)!r}: the EEG amplitudes are too small to whiten in float32 "
+                f"(RMS {rms:.3g}); rescale the data first (e.g. volts to microvolts: X * 1e6)."
+            )
+        for i in trials:  # trial by trial: no temporary beyond the output
+            np.matmul(W, X[i], out=out[i])
     return out
-
-
-class _TrialView:
-    """The trials ``X[idx]`` without copying them: sliced lazily, block by block."""
-
-    def __init__(self, X, idx):
-        self.X, self.idx = X, idx
-        self.shape = (len(idx),) + X.shape[1:]
-
-    def __getitem__(self, block):
-        return self.X[self.idx[block]]
 
 
 def check_groups(groups, n_trials):
@@ -161,8 +165,10 @@ class EuclideanAlignment(_StatelessEEGTransformer):
         square root, in ``[0, 1)``. It keeps rank-deficient covariances
         (average reference: rank n_channels - 1; interpolated channels lower it
         further) invertible: directions with no variance stay near zero instead
-        of being amplified. Directions with variance well above
-        ``reg * tr(R̄)/n_channels`` are whitened almost exactly.
+        of being amplified. A direction with variance λ comes out with variance
+        ``λ / ((1 - reg) λ + reg m)``, ``m = tr(R̄)/n_channels``: about 1 when
+        λ is well above ``reg * m``, below 1 (under-whitened, on purpose) for
+        weaker directions.
 
     Attributes
     ----------
@@ -198,7 +204,7 @@ class EuclideanAlignment(_StatelessEEGTransformer):
     >>> import numpy as np
     >>> from sk_eeg2music.preprocessing import EuclideanAlignment
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.standard_normal((4, 3, 200)).astype("float32") * [[1.0], [5.0], [0.1]]
+    >>> X = rng.standard_normal((4, 3, 200)).astype("float32") * [[1.0], [2.0], [0.5]]
     >>> Xa = EuclideanAlignment().fit_transform(X, groups=["s1", "s1", "s2", "s2"])
     >>> C = np.mean([x @ x.T / 200 for x in Xa[:2]], axis=0)
     >>> bool(np.allclose(C, np.eye(3), atol=0.01))

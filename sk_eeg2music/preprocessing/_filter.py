@@ -295,7 +295,8 @@ class Resample(_StatelessEEGTransformer):
     64, 80, 100, 125, 128, 160, 200, 250, ... Hz) or resample the audio, e.g.
     NMED-T at 125 Hz with 16 kHz audio → ``Resample(125, 64)`` gives a factor
     of 250 for segments lasting a whole number of seconds.
-    :func:`sk_eeg2music.utils._validation.check_rate_ratio` names rates that work.
+    ``check_rate_ratio(audio_sfreq, new_sfreq)`` from
+    ``sk_eeg2music.utils._validation`` names rates that work.
 
     Examples
     --------

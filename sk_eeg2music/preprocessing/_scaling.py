@@ -104,7 +104,7 @@ def clipped_fraction(X, threshold):
     """
     n_trials, n_channels, n_times = X.shape
     count = np.zeros(n_channels)
-    for block in iter_trial_chunks(n_trials, n_channels * n_times):
+    for block in iter_trial_chunks(n_trials, n_channels * n_times * 4):
         count += (np.abs(X[block]) > threshold).sum(axis=(0, 2))
     return count / (n_trials * n_times)
 

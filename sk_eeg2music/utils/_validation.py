@@ -9,6 +9,11 @@ import numbers
 
 import numpy as np
 
+#: Largest waveform amplitude accepted by :func:`check_audio`: spectra are
+#: computed in float32, whose squared STFT sums overflow near 1e16; 32-bit PCM
+#: counts (up to 2.1e9) still pass.
+MAX_AUDIO_AMPLITUDE = 1e12
+
 
 def _as_float_array(x, name, dtype):
     if hasattr(x, "toarray") or hasattr(x, "todense"):
@@ -16,7 +21,10 @@ def _as_float_array(x, name, dtype):
             f"{name} is a sparse matrix ({type(x).__name__}); sparse input is not supported. "
             f"Pass a dense array, e.g. {name}.toarray()."
         )
-    if np.iscomplexobj(x):
+    # Only look at a dtype the input already has: np.iscomplexobj would call
+    # numpy's array-function protocol, which array-likes may refuse.
+    dtype_in = getattr(x, "dtype", None)
+    if isinstance(dtype_in, np.dtype) and dtype_in.kind == "c":
         raise ValueError(
             f"Complex data not supported: {name} holds complex values; pass real-valued "
             "data (e.g. np.abs or .real first)."
@@ -139,6 +147,13 @@ def check_audio(y, *, name="y", dtype=np.float32):
             f"{name} must be non-empty with shape (n_trials, n_audio); got {arr.shape}."
         )
     _check_finite(arr, name)
+    peak = max(float(arr.max()), -float(arr.min()))
+    if peak > MAX_AUDIO_AMPLITUDE:
+        raise ValueError(
+            f"{name} has amplitudes up to {peak:.3g}, beyond {MAX_AUDIO_AMPLITUDE:.0e}: its "
+            "float32 spectra would overflow. Scale the waveforms, e.g. to [-1, 1] "
+            "(y / np.abs(y).max())."
+        )
     return np.ascontiguousarray(arr)
 
 

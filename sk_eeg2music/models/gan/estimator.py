@@ -74,6 +74,7 @@ PRESETS = {
             resblock_dilations=((1, 3, 5), (1, 3, 5), (1, 3, 5)),
             resblock_type=1,
             aux_mels=80,
+            init_std=0.01,
         ),
         discriminator=(MultiPeriodDiscriminator, dict()),
         criterion=dict(n_mels=80),
@@ -135,7 +136,7 @@ class DiscriminatorLRScheduler(LRScheduler):
 
 
 def random_crops(X, y, factor, n_crop):
-    """Aligned random crops of EEG and audio, one per trial.
+    """Aligned random crops of EEG (or EEG-rate features) and audio, one per trial.
 
     Parameters
     ----------
@@ -501,9 +502,8 @@ class EEG2MusicGAN(NeuralNetRegressor):
         """
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        yi = to_tensor(yi, device=self.device)
-        Xi, yi = random_crops(to_tensor(Xi, device=self.device), yi, self.factor_, self._crop())
-        y_fake, aux = self._generate(Xi, **fit_params)
+        y_full = to_tensor(yi, device=self.device)
+        y_fake, yi, aux = self._generate(to_tensor(Xi, device=self.device), y_full, **fit_params)
 
         adversarial = self._adversarial_active()
         # Inactive adversarial terms are logged as NaN ("not computed") so every
@@ -514,11 +514,13 @@ class EEG2MusicGAN(NeuralNetRegressor):
             logged.update(self._discriminator_step(d_real, d_fake.detach()))
 
         self.optimizer_.zero_grad()
-        parts = self.criterion_(y_fake, yi, aux=aux, components=self._components())
+        parts = self.criterion_(
+            y_fake, yi, aux=aux, components=self._components(), aux_audio=y_full
+        )
         if adversarial:
             parts.update(self._adversarial_terms(d_real, d_fake))
         loss = weighted_sum(parts, self._weights())
-        loss.backward()
+        self._backward(loss)
         self.notify(
             "on_grad_computed",
             named_parameters=TeeGenerator(self.module_.named_parameters()),
@@ -526,7 +528,7 @@ class EEG2MusicGAN(NeuralNetRegressor):
             training=True,
         )
         if self.grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(self.module_.parameters(), self.grad_clip)
+            self._clip_grad_norm(self.module_.parameters(), self.grad_clip)
         self.optimizer_.step()
 
         logged.update(parts)
@@ -707,11 +709,39 @@ class EEG2MusicGAN(NeuralNetRegressor):
             return None
         return max(1, int(round(self.discriminator_crop_seconds * self.audio_sfreq_)))
 
-    def _generate(self, Xi, **fit_params):
-        forward = getattr(self.module_, "forward", None)
-        if "return_aux" in inspect.signature(forward).parameters:
-            return self.infer(Xi, return_aux=True, **fit_params)
-        return self.infer(Xi, **fit_params), None
+    def _generate(self, X, y, **fit_params):
+        """Generated audio for a random crop of each trial, and the auxiliary head.
+
+        With the :class:`Generator` interface (``encode``/``decode``), whole
+        trials are encoded (cheap at the EEG rate: the encoder gets full context
+        and the auxiliary loss sees every sample) and only a random crop of the
+        features is decoded to audio. Other modules get crops of the EEG.
+
+        Returns
+        -------
+        y_fake : Tensor, shape (batch, n_crop * factor)
+        y_crop : Tensor, shape (batch, n_crop * factor)
+            The true audio of the same crops.
+        aux : Tensor, shape (batch, aux_mels, n_times) | None
+            Auxiliary log-mel for the whole trials.
+        """
+        module = self.module_
+        if all(hasattr(module, m) for m in ("encode", "decode", "predict_mel")):
+            features = module.encode(X)
+            aux = module.predict_mel(features)
+            features, y_crop = random_crops(features, y, self.factor_, self._crop())
+            return module.decode(features), y_crop, aux
+        X, y_crop = random_crops(X, y, self.factor_, self._crop())
+        return self.infer(X, **fit_params), y_crop, None
+
+    def _backward(self, loss):
+        # Hook: the accelerate variant routes both backward passes through
+        # ``accelerator.backward`` (gradient scaling, accumulation).
+        loss.backward()
+
+    def _clip_grad_norm(self, parameters, max_norm):
+        # Hook: ``accelerator.clip_grad_norm_`` unscales mixed-precision gradients first.
+        torch.nn.utils.clip_grad_norm_(parameters, max_norm)
 
     def _adversarial_active(self):
         # len(history) is 1 during the first epoch (skorch opens the row first).
@@ -741,9 +771,9 @@ class EEG2MusicGAN(NeuralNetRegressor):
         real_logits, _ = disc(y_real)
         fake_logits, _ = disc(y_fake)
         d_loss, parts = discriminator_loss(real_logits, fake_logits, self.adversarial_loss)
-        d_loss.backward()
+        self._backward(d_loss)
         if self.grad_clip_discriminator is not None:
-            torch.nn.utils.clip_grad_norm_(disc.parameters(), self.grad_clip_discriminator)
+            self._clip_grad_norm(disc.parameters(), self.grad_clip_discriminator)
         self.optimizer_discriminator_.step()
         return {"d_loss": d_loss.detach(), **{k: v.detach() for k, v in parts.items()}}
 

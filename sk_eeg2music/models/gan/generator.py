@@ -113,6 +113,28 @@ def receptive_field(dilations, kernel_size=3):
     return 1 + (kernel_size - 1) * int(sum(dilations))
 
 
+class _ScaleGradient(torch.autograd.Function):
+    """Identity forward; multiplies the gradient by ``scale`` backward."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.scale, None
+
+
+def scale_gradient(x, scale):
+    """``x`` unchanged, its gradient multiplied by ``scale`` (0 detaches, 1 is a no-op)."""
+    if scale == 1.0 or not x.requires_grad:
+        return x
+    if scale == 0.0:
+        return x.detach()
+    return _ScaleGradient.apply(x, float(scale))
+
+
 class ChannelStandardizer(nn.Module):
     """Fixed per-channel affine map ``(x - mean) / scale`` held as buffers.
 
@@ -300,6 +322,14 @@ class Generator(nn.Module):
         Size of the auxiliary head (a 1x1 convolution of the encoder features
         that predicts the log-mel spectrogram at the EEG frame rate); 0 disables
         it.
+    decoder_grad_scale : float | None, default=None
+        Factor on the gradient the upsampler's losses (mel, STFT, adversarial)
+        send back into the encoder. With 0 the encoder learns only from the
+        auxiliary head and the upsampler is a vocoder of the encoder's
+        features; at EEG signal-to-noise ratios the upsampler's much larger,
+        noisier gradient otherwise drowns the auxiliary signal and the encoder
+        learns nothing about the EEG in a short training run. 1 is fully
+        end-to-end. ``None``: 0 with the auxiliary head, 1 without it.
     upsample_channels : int, default=128
         Channels entering the upsampler; halved at every stage.
     min_channels : int, default=8
@@ -319,8 +349,11 @@ class Generator(nn.Module):
         an undilated one, 2 (V3) uses the dilated convolutions alone.
     leaky_relu_slope : float, default=0.1
         Negative slope of the upsampler's LeakyReLUs.
-    init_std : float, default=0.01
-        Standard deviation of the upsampler's initial weights (HiFi-GAN).
+    init_std : float | None, default=None
+        Standard deviation of the upsampler's initial weights; ``None`` keeps
+        PyTorch's default initialisation. HiFi-GAN's 0.01 suits its 512-channel
+        upsampler but makes a narrow one start almost silent (output std ~1e-4),
+        so the ``"gpu"`` preset uses 0.01 and the others ``None``.
 
     Attributes
     ----------
@@ -340,6 +373,7 @@ class Generator(nn.Module):
         encoder_dropout=0.1,
         channel_dropout=0.1,
         aux_mels=64,
+        decoder_grad_scale=None,
         upsample_channels=128,
         min_channels=8,
         upsample_rates=None,
@@ -348,7 +382,7 @@ class Generator(nn.Module):
         resblock_dilations=((1, 3, 9),),
         resblock_type=1,
         leaky_relu_slope=0.1,
-        init_std=0.01,
+        init_std=None,
     ):
         super().__init__()
         self.n_channels, self.factor = int(n_channels), int(factor)
@@ -370,6 +404,9 @@ class Generator(nn.Module):
             )
         self.encoder_dilations = tuple(int(d) for d in encoder_dilations)
         self.aux_mels = int(aux_mels)
+        if decoder_grad_scale is None:
+            decoder_grad_scale = 0.0 if self.aux_mels > 0 else 1.0
+        self.decoder_grad_scale = float(decoder_grad_scale)
         self.slope = leaky_relu_slope
 
         self.standardize = ChannelStandardizer(self.n_channels)
@@ -414,7 +451,7 @@ class Generator(nn.Module):
 
     def decode(self, features):
         """Features ``(batch, encoder_channels, n_times)`` -> ``(batch, n_times * factor)``."""
-        x = self.conv_pre(features)
+        x = self.conv_pre(scale_gradient(features, self.decoder_grad_scale))
         for stage in self.stages:
             x = stage(x)
         x = self.conv_post(leaky_relu(x, self.slope))

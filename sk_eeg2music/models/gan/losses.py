@@ -298,13 +298,26 @@ def mel_l1_loss(mel, y_pred, y_true, target=None):
     return total, {"mel": total}
 
 
-def aux_mel_l1_loss(aux_pred, target):
-    """L1 distance between the generator's EEG-rate log-mel head and the true log-mel.
+def zscore_over_time(x, eps=1e-5):
+    """Standardise each (example, band) row of ``(batch, n_bands, n_frames)`` over frames."""
+    mean = x.mean(dim=-1, keepdim=True)
+    std = x.std(dim=-1, keepdim=True, unbiased=False)
+    return (x - mean) / (std + eps)
+
+
+def aux_mel_l1_loss(aux_pred, target_logmel):
+    """L1 between the generator's EEG-rate head and the true log-mel's time course.
+
+    The target is the true log-mel z-scored over time per example and band,
+    so the head (and through it the EEG encoder) learns the spectro-temporal
+    modulations EEG can carry, not the absolute level of each band, which the
+    upsampler learns from the mel loss anyway.
 
     Parameters
     ----------
     aux_pred : Tensor, shape (batch, n_mels, n_times)
-    target : Tensor, shape (batch, n_mels, n_times)
+    target_logmel : Tensor, shape (batch, n_mels, n_times)
+        True log-mel with one frame per EEG sample.
 
     Returns
     -------
@@ -312,12 +325,12 @@ def aux_mel_l1_loss(aux_pred, target):
     parts : dict
         ``aux``: the total.
     """
-    if aux_pred.shape != target.shape:
+    if aux_pred.shape != target_logmel.shape:
         raise ValueError(
             f"the auxiliary mel head has shape {tuple(aux_pred.shape)} but its target has "
-            f"{tuple(target.shape)}; module__aux_mels must equal criterion__aux_mels."
+            f"{tuple(target_logmel.shape)}; module__aux_mels must equal criterion__aux_mels."
         )
-    total = torch.mean(torch.abs(aux_pred - target))
+    total = torch.mean(torch.abs(aux_pred - zscore_over_time(target_logmel)))
     return total, {"aux": total}
 
 
@@ -385,7 +398,7 @@ class ReconstructionLoss(nn.Module):
             )
         )
 
-    def forward(self, y_pred, y_true, aux=None, components=COMPONENTS):
+    def forward(self, y_pred, y_true, aux=None, components=COMPONENTS, aux_audio=None):
         """Unweighted reconstruction terms.
 
         Parameters
@@ -396,6 +409,9 @@ class ReconstructionLoss(nn.Module):
         components : iterable of str
             Which of ``"mel"``, ``"stft"``, ``"wav"``, ``"aux"`` to compute
             (skipping zero-weighted ones saves time).
+        aux_audio : Tensor | None, shape (batch, n_times * aux_hop_length)
+            The audio ``aux`` was predicted for, if not ``y_true`` (the
+            estimator encodes whole trials but decodes crops).
 
         Returns
         -------
@@ -404,11 +420,7 @@ class ReconstructionLoss(nn.Module):
         """
         components = set(components)
         parts = {}
-        target = None
-        if "mel" in components or (
-            "aux" in components and self.aux_mels > 0 and self.aux_mel is None
-        ):
-            target = self.mel(y_true)
+        target = self.mel(y_true) if "mel" in components else None
         if "mel" in components:
             parts.update(mel_l1_loss(self.mel, y_pred, y_true, target)[1])
         if "stft" in components:
@@ -416,7 +428,11 @@ class ReconstructionLoss(nn.Module):
         if "wav" in components:
             parts.update(waveform_l1_loss(y_pred, y_true)[1])
         if "aux" in components and aux is not None and self.aux_mels > 0:
-            aux_target = target if self.aux_mel is None else self.aux_mel(y_true)
+            if aux_audio is None and target is not None and self.aux_mel is None:
+                aux_target = target  # same transform as the mel loss: computed once
+            else:
+                audio = y_true if aux_audio is None else aux_audio
+                aux_target = (self.mel if self.aux_mel is None else self.aux_mel)(audio)
             parts.update(aux_mel_l1_loss(aux, aux_target[..., : aux.shape[-1]])[1])
         return parts
 

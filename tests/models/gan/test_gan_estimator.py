@@ -308,3 +308,26 @@ def test_bad_parameters(data, params, match):
     X, y, _ = data
     with pytest.raises(ValueError, match=match):
         tiny_gan(max_epochs=0, **params).fit(X, y)
+
+
+def test_presets_choose_networks(data):
+    X, y, _ = data
+    from sk_eeg2music.models.gan import MultiPeriodDiscriminator
+
+    cpu = tiny_gan(preset="cpu", max_epochs=0).fit(X, y)
+    gpu = tiny_gan(preset="gpu", max_epochs=0).fit(X, y)
+    assert isinstance(cpu.discriminator_, MultiScaleDiscriminator)
+    assert isinstance(gpu.discriminator_, MultiPeriodDiscriminator)
+    n_params = [sum(p.numel() for p in n.module_.parameters()) for n in (cpu, gpu)]
+    assert n_params[0] < 1e6 < n_params[1]
+    # explicit module__/discriminator__ parameters win over the preset
+    net = tiny_gan(
+        preset="cpu",
+        max_epochs=0,
+        module__upsample_channels=16,
+        discriminator=MultiPeriodDiscriminator,
+        discriminator__channels=(2, 2),
+    )
+    net.fit(X, y)
+    assert net.module_.conv_pre.out_channels == 16
+    assert isinstance(net.discriminator_, MultiPeriodDiscriminator)

@@ -110,14 +110,35 @@ def test_standardizer_statistics_apply():
     torch.testing.assert_close(out, torch.tensor([[[1.0], [2.0]]]))
 
 
-def test_generator_pickles_and_gradients_flow():
-    gen = Generator(2, 4, **TINY)
-    clone = pickle.loads(pickle.dumps(gen))
+def test_generator_pickles():
+    gen = Generator(2, 4, **TINY).eval()
+    clone = pickle.loads(pickle.dumps(gen)).eval()
     x = torch.randn(1, 2, 6)
-    gen.eval()
-    clone.eval()
     torch.testing.assert_close(gen(x), clone(x))
-    gen.train()
-    gen(x).sum().backward()
-    missing = [n for n, p in gen.named_parameters() if p.grad is None and "aux_head" not in n]
-    assert not missing
+
+
+@pytest.mark.parametrize("scale", [0.0, 0.5, 1.0])
+def test_decoder_grad_scale_controls_what_trains_the_encoder(scale):
+    x = torch.randn(1, 2, 6)
+    grads = {}
+    for s in (1.0, scale):
+        torch.manual_seed(0)
+        gen = Generator(2, 4, **TINY, decoder_grad_scale=s)
+        gen(x).sum().backward()
+        grads[s] = gen.spatial.weight_v.grad
+    decoder = Generator(2, 4, **TINY, decoder_grad_scale=scale)
+    decoder(x).sum().backward()
+    assert all(p.grad is not None for p in decoder.stages.parameters())
+    if scale == 0.0:
+        assert grads[0.0] is None  # the encoder only learns from the auxiliary head
+    else:
+        torch.testing.assert_close(grads[scale], scale * grads[1.0])
+
+
+def test_aux_head_trains_encoder_even_when_decoder_is_detached():
+    gen = Generator(2, 4, **TINY)
+    assert gen.decoder_grad_scale == 0.0
+    _, aux = gen(torch.randn(1, 2, 6), return_aux=True)
+    aux.sum().backward()
+    assert gen.spatial.weight_v.grad is not None
+    assert Generator(2, 4, **{**TINY, "aux_mels": 0}).decoder_grad_scale == 1.0

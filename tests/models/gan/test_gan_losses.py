@@ -20,6 +20,7 @@ from sk_eeg2music.models.gan.losses import (
     stft_magnitude,
     waveform_l1_loss,
     weighted_sum,
+    zscore_over_time,
 )
 
 SR = 4000
@@ -132,7 +133,7 @@ def test_log_mel_matches_package_definition(waves):
 def test_reconstruction_loss_parts(waves):
     y, other = waves
     crit = ReconstructionLoss(SR, hop_length=40, aux_mels=16, n_mels=16)
-    aux_target = crit.mel(y)
+    aux_target = zscore_over_time(crit.mel(y))
     parts = crit(other, y, aux=aux_target + 1.0)
     assert set(parts) == {"mel", "stft_sc", "stft_mag", "wav", "aux"}
     assert parts["aux"].item() == pytest.approx(1.0, rel=1e-5)
@@ -146,8 +147,10 @@ def test_reconstruction_loss_parts(waves):
 def test_aux_head_with_its_own_filterbank(waves):
     y, _ = waves
     crit = ReconstructionLoss(SR, hop_length=40, aux_hop_length=20, n_mels=16, aux_mels=8)
-    target = crit.aux_mel(y)
+    target = zscore_over_time(crit.aux_mel(y))
     assert target.shape == (3, 8, 100)
+    torch.testing.assert_close(target.mean(-1), torch.zeros(3, 8), atol=1e-5, rtol=0)
+    torch.testing.assert_close(target.std(-1, unbiased=False), torch.ones(3, 8), atol=1e-3, rtol=0)
     assert crit(y, y, aux=target)["aux"].item() == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(ValueError, match="aux_mels"):
         crit(y, y, aux=torch.zeros(3, 5, 100))
