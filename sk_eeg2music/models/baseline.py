@@ -162,7 +162,7 @@ class MeanSpectrumBaseline(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        y_pred : ndarray, shape (n_trials, n_times * factor_), float64
+        y_pred : ndarray, shape (n_trials, n_times * ``factor_``), float64
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
@@ -180,7 +180,7 @@ class MeanSpectrumBaseline(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like, shape (n_trials, n_channels, n_times)
-        y : array-like, shape (n_trials, n_times * factor_)
+        y : array-like, shape (n_trials, n_times * ``factor_``)
         sample_weight : None
             Ignored.
 
