@@ -34,7 +34,7 @@ gan = EEG2MusicGAN(sfreq=data.sfreq, preset="tiny", max_epochs=1, crop_seconds=0
 cv = cross_validate(make_pipeline(ChannelScaler(), ea, gan), data.X, data.y,
                     cv=LeaveOneGroupOut(), params={"groups": data.groups},
                     scoring=make_scorers(data.audio_sfreq), return_estimator=True)  # fmt: skip
-print({name: round(s.mean(), 3) for name, s in cv.items() if name.startswith("test_")})
+print({name: round(float(s.mean()), 3) for name, s in cv.items() if name.startswith("test_")})
 
 held_out = data.groups == min(data.groups)  # LeaveOneGroupOut's fold 0 tests this subject
 reconstruction = cv["estimator"][0].predict(data.X[held_out])  # all its trials: EA needs them
