@@ -14,6 +14,10 @@
    trials x 10 s at 16 kHz, and all of them in a row as ``cross_validate`` calls
    them (sharing the cached log-mel spectrograms).
 
+On a machine whose cores are already busy, OpenBLAS threads spinning on shared
+cores can slow the eigendecomposition (and small matrix products) by 10-50x:
+compare ``OMP_NUM_THREADS=1`` and ``2`` before reading a ratio.
+
 Usage::
 
     OMP_NUM_THREADS=2 python benchmarks/linear.py            # both parts
