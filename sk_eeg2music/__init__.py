@@ -2,12 +2,36 @@
 
 Data flow: :mod:`~sk_eeg2music.datasets` → :mod:`~sk_eeg2music.preprocessing`
 → :mod:`~sk_eeg2music.models` → :mod:`~sk_eeg2music.metrics` →
-:mod:`~sk_eeg2music.model_selection`.
+:mod:`~sk_eeg2music.model_selection` → :mod:`~sk_eeg2music.report`.
 """
 
 __version__ = "0.1.0"
 
-from .datasets import EEGMusicData, make_simulated
-from .models import EEG2MusicGAN
+from .datasets import EEGMusicData, from_mne, load_mos, load_nmedt, make_simulated
+from .model_selection import ShuffledPairs, SubjectTimeSplit
+from .models import EEG2MusicGAN, LinearDecoder, MeanSpectrumBaseline
+from .persistence import load_model, save_model
+from .preprocessing import BandpassFilter, ChannelScaler, Clip, EuclideanAlignment, Resample
+from .report import write_report
 
-__all__ = ["EEG2MusicGAN", "EEGMusicData", "make_simulated", "__version__"]
+__all__ = [
+    "BandpassFilter",
+    "ChannelScaler",
+    "Clip",
+    "EEG2MusicGAN",
+    "EEGMusicData",
+    "EuclideanAlignment",
+    "LinearDecoder",
+    "MeanSpectrumBaseline",
+    "Resample",
+    "ShuffledPairs",
+    "SubjectTimeSplit",
+    "from_mne",
+    "load_mos",
+    "load_model",
+    "load_nmedt",
+    "make_simulated",
+    "save_model",
+    "write_report",
+    "__version__",
+]

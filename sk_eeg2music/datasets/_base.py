@@ -162,6 +162,53 @@ class EEGMusicData:
             ground_truth=self.ground_truth,
         )
 
+    @classmethod
+    def concatenate(cls, datasets):
+        """Join several containers (e.g. one per subject) into one.
+
+        Parameters
+        ----------
+        datasets : sequence of EEGMusicData
+            Same channels (names and order), ``sfreq``, ``audio_sfreq`` and
+            ``n_times``; either all or none have audio.
+
+        Returns
+        -------
+        data : EEGMusicData
+            Trials in the order given; ``info`` and ``description`` from the first.
+        """
+        datasets = list(datasets)
+        if not datasets:
+            raise ValueError("concatenate needs at least one EEGMusicData.")
+        first = datasets[0]
+        for other in datasets[1:]:
+            same = (
+                other.ch_names == first.ch_names
+                and other.sfreq == first.sfreq
+                and other.audio_sfreq == first.audio_sfreq
+                and other.X.shape[2] == first.X.shape[2]
+                and (other.y is None) == (first.y is None)
+            )
+            if not same:
+                raise ValueError(
+                    "concatenate needs the same channels, sfreq, audio_sfreq, n_times and "
+                    f"audio presence; got {first!r} and {other!r}."
+                )
+        cat = lambda name: np.concatenate([getattr(d, name) for d in datasets])  # noqa: E731
+        return cls(
+            X=cat("X"),
+            y=None if first.y is None else cat("y"),
+            subject=cat("subject"),
+            stimulus=cat("stimulus"),
+            condition=cat("condition"),
+            segment=cat("segment"),
+            sfreq=first.sfreq,
+            audio_sfreq=first.audio_sfreq,
+            info=first.info,
+            description=dict(first.description),
+            ground_truth=first.ground_truth,
+        )
+
     def to_epochs(self):
         """Return the EEG as :class:`mne.EpochsArray` with the labels as metadata.
 
@@ -189,5 +236,5 @@ class EEGMusicData:
             f"<EEGMusicData | {len(self)} trials, {self.X.shape[1]} ch, {self.X.shape[2]} samples "
             f"@ {self.sfreq:g} Hz, y={y} @ {self.audio_sfreq} Hz, "
             f"{len(np.unique(self.subject))} subjects, {len(np.unique(self.stimulus))} stimuli, "
-            f"conditions={sorted(set(self.condition))}>"
+            f"conditions={sorted(map(str, set(self.condition)))}>"
         )

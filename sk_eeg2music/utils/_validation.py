@@ -9,16 +9,39 @@ import numbers
 
 import numpy as np
 
+#: Largest waveform amplitude accepted by :func:`check_audio`: spectra are
+#: computed in float32, whose squared STFT sums overflow near 1e16; 32-bit PCM
+#: counts (up to 2.1e9) still pass.
+MAX_AUDIO_AMPLITUDE = 1e12
+
 
 def _as_float_array(x, name, dtype):
+    if hasattr(x, "toarray") or hasattr(x, "todense"):
+        raise ValueError(
+            f"{name} is a sparse matrix ({type(x).__name__}); sparse input is not supported. "
+            f"Pass a dense array, e.g. {name}.toarray()."
+        )
+    # Only look at a dtype the input already has: np.iscomplexobj would call
+    # numpy's array-function protocol, which array-likes may refuse.
+    dtype_in = getattr(x, "dtype", None)
+    if isinstance(dtype_in, np.dtype) and dtype_in.kind == "c":
+        raise ValueError(
+            f"Complex data not supported: {name} holds complex values; pass real-valued "
+            "data (e.g. np.abs or .real first)."
+        )
     try:
         arr = np.asarray(x, dtype=dtype)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric array; got {type(x).__name__}: {exc}") from exc
+        # Keep the exception type (TypeError for non-numeric objects, as numpy does).
+        raise type(exc)(f"{name} must be a numeric array; got {type(x).__name__}: {exc}") from exc
     return arr
 
 
 def _check_finite(arr, name):
+    # Fast path without a full-size boolean temporary: a float64 sum of float32
+    # data cannot overflow, so it is finite exactly when every value is.
+    if arr.dtype == np.float32 and np.isfinite(arr.sum(dtype=np.float64)):
+        return
     if arr.size and not np.isfinite(arr).all():
         n_bad = int(arr.size - np.isfinite(arr).sum())
         raise ValueError(
@@ -27,7 +50,7 @@ def _check_finite(arr, name):
         )
 
 
-def check_eeg(X, *, name="X", dtype=np.float32, allow_2d=False, n_channels=None):
+def check_eeg(X, *, name="X", dtype=np.float32, allow_2d=False, n_channels=None, estimator=None):
     """Validate EEG of shape ``(n_trials, n_channels, n_times)``.
 
     Parameters
@@ -44,6 +67,10 @@ def check_eeg(X, *, name="X", dtype=np.float32, allow_2d=False, n_channels=None)
         Accept 2-D input (see above).
     n_channels : int | None
         If given, the number of channels the data must have (the one seen in ``fit``).
+    estimator : str | None
+        Name of the calling estimator; when given, a channel-count mismatch is
+        reported in scikit-learn's words ("X has 3 features, but Name is
+        expecting 4 features as input") followed by the EEG explanation.
 
     Returns
     -------
@@ -51,24 +78,37 @@ def check_eeg(X, *, name="X", dtype=np.float32, allow_2d=False, n_channels=None)
         A C-contiguous array of ``dtype``; no copy when the input already is one.
     """
     arr = _as_float_array(X, name, dtype)
+    shape_in = arr.shape
     if arr.ndim == 2 and allow_2d:
         arr = arr[:, :, np.newaxis]
     if arr.ndim != 3:
         hint = (
-            " For a single trial use X[np.newaxis]; for continuous data of shape "
-            "(n_channels, n_times) cut it into trials first."
+            " Reshape your data: for a single trial use X[np.newaxis]; for continuous data "
+            "of shape (n_channels, n_times) cut it into trials first."
         )
         raise ValueError(
             f"{name} must be 3-D with shape (n_trials, n_channels, n_times); got an array "
-            f"with ndim={arr.ndim} and shape {arr.shape}.{hint}"
+            f"with ndim={len(shape_in)} and shape {shape_in}.{hint}"
         )
     if 0 in arr.shape:
+        detail = (
+            f" {name} has 0 feature(s) (shape={shape_in}) while a minimum of 1 is required."
+            if len(shape_in) == 2 and shape_in[1] == 0
+            else ""
+        )
         raise ValueError(
-            f"{name} must be non-empty with shape (n_trials, n_channels, n_times); got {arr.shape}."
+            f"{name} must be non-empty with shape (n_trials, n_channels, n_times); got "
+            f"{shape_in}.{detail}"
         )
     if n_channels is not None and arr.shape[1] != n_channels:
+        prefix = (
+            f"{name} has {arr.shape[1]} features, but {estimator} is expecting {n_channels} "
+            "features as input: "
+            if estimator
+            else ""
+        )
         raise ValueError(
-            f"{name} has {arr.shape[1]} channels but the estimator was fitted on "
+            f"{prefix}{name} has {arr.shape[1]} channels but the estimator was fitted on "
             f"{n_channels}; pick the training channels (same names, same order) first."
         )
     _check_finite(arr, name)
@@ -107,6 +147,13 @@ def check_audio(y, *, name="y", dtype=np.float32):
             f"{name} must be non-empty with shape (n_trials, n_audio); got {arr.shape}."
         )
     _check_finite(arr, name)
+    peak = max(float(arr.max()), -float(arr.min()))
+    if peak > MAX_AUDIO_AMPLITUDE:
+        raise ValueError(
+            f"{name} has amplitudes up to {peak:.3g}, beyond {MAX_AUDIO_AMPLITUDE:.0e}: its "
+            "float32 spectra would overflow. Scale the waveforms, e.g. to [-1, 1] "
+            "(y / np.abs(y).max())."
+        )
     return np.ascontiguousarray(arr)
 
 

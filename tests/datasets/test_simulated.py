@@ -170,3 +170,17 @@ def test_require_y_explains_missing_audio(simulated):
     data.y = None
     with pytest.raises(ValueError, match="audio_dir"):
         data.require_y()
+
+
+def test_concatenate_joins_and_checks_compatibility(simulated):
+    data = simulated("mos")
+    a, b = data.select(subject="sub-01"), data.select(subject="sub-02")
+    both = EEGMusicData.concatenate([a, b])
+    assert len(both) == len(a) + len(b)
+    np.testing.assert_array_equal(both.X, np.concatenate([a.X, b.X]))
+    np.testing.assert_array_equal(both.subject[: len(a)], a.subject)
+    other = simulated("mos", segment_seconds=4.0).select(subject="sub-01")
+    with pytest.raises(ValueError, match="same channels"):
+        EEGMusicData.concatenate([a, other])
+    with pytest.raises(ValueError, match="at least one"):
+        EEGMusicData.concatenate([])

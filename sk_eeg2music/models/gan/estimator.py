@@ -536,7 +536,7 @@ class EEG2MusicGAN(NeuralNetRegressor):
         if adversarial:
             parts.update(self._adversarial_terms(d_real, d_fake))
         loss = weighted_sum(parts, self._weights())
-        loss.backward()
+        self._backward(loss)
         self.notify(
             "on_grad_computed",
             named_parameters=TeeGenerator(self.module_.named_parameters()),
@@ -544,7 +544,7 @@ class EEG2MusicGAN(NeuralNetRegressor):
             training=True,
         )
         if self.grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(self.module_.parameters(), self.grad_clip)
+            self._clip_grad_norm(self.module_.parameters(), self.grad_clip)
         self.optimizer_.step()
 
         logged.update(parts)
@@ -624,7 +624,7 @@ class EEG2MusicGAN(NeuralNetRegressor):
         Parameters
         ----------
         X : array-like, shape (n_trials, n_channels, n_times)
-        y : array-like, shape (n_trials, n_times * factor_)
+        y : array-like, shape (n_trials, n_times * ``factor_``)
         sample_weight : array-like, shape (n_trials,) | None
 
         Returns
@@ -762,6 +762,15 @@ class EEG2MusicGAN(NeuralNetRegressor):
         z, y_crop = random_crops(z, y, self.factor_, self._crop())
         return module.decode(z), y_crop, aux, aux_target
 
+    def _backward(self, loss):
+        # Hook: the accelerate variant routes both backward passes through
+        # ``accelerator.backward`` (gradient scaling, accumulation).
+        loss.backward()
+
+    def _clip_grad_norm(self, parameters, max_norm):
+        # Hook: ``accelerator.clip_grad_norm_`` unscales mixed-precision gradients first.
+        torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+
     def _adversarial_active(self):
         # len(history) is 1 during the first epoch (skorch opens the row first).
         return self.lambda_adv > 0 and len(self.history) > self.warmup_epochs
@@ -790,9 +799,9 @@ class EEG2MusicGAN(NeuralNetRegressor):
         real_logits, _ = disc(y_real)
         fake_logits, _ = disc(y_fake)
         d_loss, parts = discriminator_loss(real_logits, fake_logits, self.adversarial_loss)
-        d_loss.backward()
+        self._backward(d_loss)
         if self.grad_clip_discriminator is not None:
-            torch.nn.utils.clip_grad_norm_(disc.parameters(), self.grad_clip_discriminator)
+            self._clip_grad_norm(disc.parameters(), self.grad_clip_discriminator)
         self.optimizer_discriminator_.step()
         return {"d_loss": d_loss.detach(), **{k: v.detach() for k, v in parts.items()}}
 

@@ -1,0 +1,181 @@
+"""Reconstruction quality under four split types, with baselines and controls.
+
+Every model runs in the same harness
+(:func:`sk_eeg2music.evaluation.cross_validate_reconstruction`) on simulated
+data at the calibrated default SNR; MOS listening and imagery are reported
+separately. Splits:
+
+* ``within``: within-subject, time-disjoint (each subject's held-out segment
+  indices; training on that subject's other segments);
+* ``loso``: cross-subject, leave-one-subject-out;
+* ``gkf5``: ``GroupKFold(5)`` over subjects;
+* ``subject-time``: subject-AND-time-disjoint (:class:`~sk_eeg2music.SubjectTimeSplit`):
+  the music of a test segment was never heard in training.
+
+Writes ``--csv`` (one row per fold and condition) and the summary tables
+(mean ± 95 % CI over folds) into ``docs/benchmarks.md`` between the
+``<!-- quality -->`` markers, with the command, date, machine and version.
+
+Usage::
+
+    python benchmarks/quality.py --quick            # CPU, minutes
+    python benchmarks/quality.py --device cuda      # the full configuration
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
+
+import sk_eeg2music
+from sk_eeg2music import MeanSpectrumBaseline, ShuffledPairs, SubjectTimeSplit, make_simulated
+from sk_eeg2music.evaluation import cross_validate_reconstruction, summarize
+from sk_eeg2music.pipelines import make_gan_pipeline, make_linear_pipeline
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
+
+class WithinSubjectTimeSplit:
+    """Within-subject, time-disjoint folds: per subject, held-out segment indices.
+
+    Fold ``k`` of subject ``s`` tests on ``s``'s trials whose segment index is in
+    block ``k`` of ``n_splits`` blocks and trains on ``s``'s other segments only.
+    """
+
+    def __init__(self, n_splits=2):
+        self.n_splits = n_splits
+
+    def split(self, X, y=None, groups=None, segment=None):
+        seg_idx = np.array([int(str(s).rsplit("/", 1)[-1]) for s in segment])
+        blocks = np.array_split(np.unique(seg_idx), self.n_splits)
+        for subject in np.unique(groups):
+            own = groups == subject
+            for block in blocks:
+                test = own & np.isin(seg_idx, block)
+                yield np.flatnonzero(own & ~test), np.flatnonzero(test)
+
+
+def models(sfreq, epochs, device, seed):
+    gan = dict(max_epochs=epochs, random_state=seed, verbose=0, device=device)
+    if device == "cuda":
+        gan["preset"] = "gpu"
+    return {
+        "GAN": lambda: make_gan_pipeline(sfreq, **gan),
+        "GAN, lambda_adv=0": lambda: make_gan_pipeline(sfreq, lambda_adv=0.0, **gan),
+        "Linear (mel)": lambda: make_linear_pipeline(sfreq, target="mel"),
+        "Linear (envelope)": lambda: make_linear_pipeline(sfreq, target="envelope"),
+        "ShuffledPairs(GAN)": lambda: ShuffledPairs(
+            make_gan_pipeline(sfreq, **gan), random_state=seed
+        ),
+        "Mean spectrum": lambda: MeanSpectrumBaseline(sfreq=sfreq, random_state=seed),
+    }
+
+
+def splits(n_subjects, seed):
+    return {
+        "within": WithinSubjectTimeSplit(n_splits=2),
+        "loso": LeaveOneGroupOut(),
+        "gkf5": GroupKFold(n_splits=min(5, n_subjects)),
+        "subject-time": SubjectTimeSplit(n_splits=min(4, n_subjects), random_state=seed),
+    }
+
+
+def markdown(summary):
+    cols = ["mel_r", "envelope_r", "mcd", "id_acc", "song_acc"]
+    head = "| data | split | condition | model | folds | " + " | ".join(cols)
+    head += " | id chance | song chance | id p (binomial, mean) |"
+    lines = [head, "|" + "---|" * (len(cols) + 8)]
+    for _, r in summary.iterrows():
+        vals = []
+        for c in cols:
+            m, ci = r.get(c, np.nan), r.get(f"{c}_ci", np.nan)
+            vals.append(
+                "n/a" if pd.isna(m) else f"{m:.3f} ± {ci:.3f}" if pd.notna(ci) else f"{m:.3f}"
+            )
+        lines.append(
+            f"| {r['data']} | {r['split']} | {r['condition']} | {r['model']} | {r['n_folds']} | "
+            + " | ".join(vals)
+            + f" | {r.get('id_chance', np.nan):.3f} | {r.get('song_chance', np.nan):.3f} "
+            f"| {r.get('id_p', np.nan):.3g} |"
+        )
+    return "\n".join(lines)
+
+
+def write_doc(text, marker="quality"):
+    start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
+    doc = DOC.read_text() if DOC.exists() else ""
+    block = f"{start}\n{text}\n{end}"
+    if start in doc and end in doc:
+        doc = doc[: doc.index(start)] + block + doc[doc.index(end) + len(end) :]
+    else:
+        doc = doc.rstrip() + "\n\n" + block + "\n"
+    DOC.write_text(doc)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small CPU configuration")
+    parser.add_argument("--kinds", nargs="+", default=["mos", "nmedt"])
+    parser.add_argument("--splits", nargs="+", default=["within", "loso", "gkf5", "subject-time"])
+    parser.add_argument("--models", nargs="+", default=None)
+    parser.add_argument("--max-folds", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--n-subjects", type=int, default=None)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--csv", type=Path, default=Path("benchmarks/quality.csv"))
+    parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    n_subjects = args.n_subjects or (4 if args.quick else 8)
+    epochs = args.epochs or (8 if args.quick else 60)
+    max_folds = args.max_folds or (2 if args.quick else None)
+    t_start = time.perf_counter()
+    rows = []
+    for kind in args.kinds:
+        data = make_simulated(
+            kind, n_subjects=n_subjects, segment_seconds=3.0, random_state=args.seed
+        )
+        print(data, file=sys.stderr)
+        all_models = models(data.sfreq, epochs, args.device, args.seed)
+        for split_name, cv in splits(n_subjects, args.seed).items():
+            if split_name not in args.splits:
+                continue
+            for name, factory in all_models.items():
+                if args.models and name not in args.models:
+                    continue
+                s = cross_validate_reconstruction(
+                    factory(), data, cv, model=name, split=split_name, max_folds=max_folds
+                )
+                s["data"] = f"simulated {kind}"
+                rows.append(s)
+                print(summarize(s).to_string(), file=sys.stderr)
+    scores = pd.concat(rows, ignore_index=True)
+    args.csv.parent.mkdir(parents=True, exist_ok=True)
+    scores.to_csv(args.csv, index=False)
+    summary = pd.concat(
+        [summarize(g).assign(data=d) for d, g in scores.groupby("data", sort=False)],
+        ignore_index=True,
+    )
+    elapsed = time.perf_counter() - t_start
+    header = (
+        f"Command: `python benchmarks/quality.py {' '.join(argv or sys.argv[1:])}` — "
+        f"{datetime.date.today()}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, device {args.device}, sk_eeg2music {sk_eeg2music.__version__}, "
+        f"{n_subjects} subjects, 3-s segments, GAN {epochs} epochs, "
+        f"{max_folds or 'all'} folds per split, {elapsed / 60:.1f} min."
+    )
+    table = markdown(summary)
+    print(header + "\n\n" + table)
+    if not args.no_doc:
+        write_doc(header + "\n\n" + table)
+
+
+if __name__ == "__main__":
+    main()

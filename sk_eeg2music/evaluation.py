@@ -1,0 +1,254 @@
+"""Cross-validated evaluation of reconstruction pipelines, with chance levels.
+
+:func:`cross_validate_reconstruction` runs one pipeline under one splitter and
+scores every test fold separately per condition (listening / imagery), with
+the chance level of each identification score; :func:`summarize` turns the
+folds into mean ± 95 % confidence intervals. The same harness runs the GAN, the
+linear baselines and the shuffled-pairs control, so their numbers compare.
+
+Subject ids reach the pipeline as ``groups`` through scikit-learn's metadata
+routing, both in ``fit`` (alignment and penalties per training subject) and in
+``predict`` (each test subject aligned with its own EEG only).
+"""
+
+import inspect
+import time
+
+import numpy as np
+import pandas as pd
+import scipy.stats
+import sklearn
+from sklearn.base import clone
+from tqdm.auto import tqdm
+
+from . import metrics
+
+#: Metrics reported for every fold (name → function of (y_true, y_pred, sfreq)).
+FOLD_METRICS = {
+    "mel_r": metrics.mel_correlation,
+    "envelope_r": metrics.envelope_correlation,
+    "mcd": metrics.mel_cepstral_distortion,
+}
+
+
+def song_identification_accuracy(y_true, y_pred, stimulus, sfreq):
+    """Which song: the stimulus of the best-matching true segment, scored against the truth.
+
+    Parameters
+    ----------
+    y_true, y_pred : ndarray, shape (n_trials, n_audio)
+    stimulus : ndarray of str, shape (n_trials,)
+        Stimulus of each true trial.
+    sfreq : float
+        Audio rate (Hz).
+
+    Returns
+    -------
+    accuracy : float
+        Fraction of reconstructions whose most similar true segment
+        (:func:`~sk_eeg2music.metrics.similarity_matrix`) belongs to their own
+        stimulus. Chance is ``1 / n_stimuli`` when stimuli contribute equally.
+    """
+    stimulus = np.asarray(stimulus)
+    sim = metrics.similarity_matrix(y_true, y_pred, sfreq)
+    return float(np.mean(stimulus[np.argmax(sim, axis=1)] == stimulus))
+
+
+def score_reconstructions(y_true, y_pred, sfreq, stimulus=None):
+    """All fold-level scores of one set of reconstructions.
+
+    Parameters
+    ----------
+    y_true, y_pred : ndarray, shape (n_trials, n_audio)
+    sfreq : float
+        Audio rate (Hz).
+    stimulus : ndarray of str, shape (n_trials,) | None
+        Adds song-level identification when given.
+
+    Returns
+    -------
+    scores : dict
+        ``mel_r``, ``envelope_r``, ``mcd``, ``id_acc`` (n-way top-1 over the
+        distinct true segments), ``id_chance``, ``id_p`` (one-sided binomial),
+        ``rank_acc``, ``n_trials``, ``n_segments`` and, with ``stimulus``,
+        ``song_acc`` / ``song_chance``.
+    """
+    out = {name: f(y_true, y_pred, sfreq=sfreq) for name, f in FOLD_METRICS.items()}
+    n_distinct = len(np.unique(y_true, axis=0))
+    out.update(n_trials=len(y_true), n_segments=n_distinct)
+    if n_distinct >= 2:
+        acc = metrics.identification_accuracy(y_true, y_pred, sfreq=sfreq)
+        chance = metrics.identification_chance(y_true)
+        out.update(
+            id_acc=acc,
+            id_chance=chance,
+            id_p=metrics.binomial_p_value(acc, len(y_true), chance),
+            rank_acc=metrics.rank_accuracy(y_true, y_pred, sfreq=sfreq),
+        )
+    if stimulus is not None and len(np.unique(stimulus)) >= 2:
+        out.update(
+            song_acc=song_identification_accuracy(y_true, y_pred, stimulus, sfreq),
+            song_chance=1.0 / len(np.unique(stimulus)),
+        )
+    return out
+
+
+def _split(cv, data):
+    params = inspect.signature(cv.split).parameters
+    kwargs = {"groups": data.groups}
+    if "segment" in params:
+        kwargs["segment"] = data.segment_id
+    return list(cv.split(data.X, data.y, **kwargs))
+
+
+def fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test):
+    """Fit a clone on the training trials and reconstruct the test trials.
+
+    ``groups`` are routed to the steps that request them (metadata routing is
+    enabled for the call); a pipeline requesting nothing gets no groups.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+    X_train : ndarray, shape (n_train, n_channels, n_times)
+    y_train : ndarray, shape (n_train, n_audio)
+    groups_train : ndarray, shape (n_train,)
+    X_test : ndarray, shape (n_test, n_channels, n_times)
+    groups_test : ndarray, shape (n_test,)
+
+    Returns
+    -------
+    fitted : estimator
+    y_pred : ndarray, shape (n_test, n_audio)
+    """
+    est = clone(estimator)
+    with sklearn.config_context(enable_metadata_routing=True):
+        fit_kw = {"groups": groups_train} if _requests(est, "fit") else {}
+        est.fit(X_train, y_train, **fit_kw)
+        pred_kw = {"groups": groups_test} if _requests(est, "predict") else {}
+        y_pred = est.predict(X_test, **pred_kw)
+    return est, np.asarray(y_pred, dtype=np.float32)
+
+
+def _requests(estimator, method):
+    """Whether any step of ``estimator`` consumes ``groups`` in ``method``."""
+    try:
+        routing = estimator.get_metadata_routing()
+    except AttributeError:
+        return False
+    try:
+        return "groups" in routing.consumes(method=method, params={"groups"})
+    except (AttributeError, TypeError):  # pragma: no cover - old scikit-learn
+        return False
+
+
+def cross_validate_reconstruction(
+    estimator,
+    data,
+    cv,
+    *,
+    model="model",
+    split="cv",
+    max_folds=None,
+    return_predictions=False,
+    progress=True,
+):
+    """Fit and score a pipeline on every fold of a grouped splitter.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        Predicts waveforms ``(n_trials, n_audio)`` from EEG.
+    data : EEGMusicData
+        With audio (``data.y``).
+    cv : cross-validation splitter
+        E.g. ``LeaveOneGroupOut()``, ``GroupKFold(5)``,
+        :class:`~sk_eeg2music.SubjectTimeSplit` (receives ``segment``).
+        Splits get ``groups=data.groups``.
+    model, split : str
+        Labels written into the result rows.
+    max_folds : int | None
+        Evaluate only the first ``max_folds`` folds (quick runs).
+    return_predictions : bool, default=False
+        Also return the reconstructions of every test trial.
+    progress : bool, default=True
+        Progress bar over folds on stderr.
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        One row per (fold, condition) with the columns of
+        :func:`score_reconstructions` plus ``model``, ``split``, ``fold``,
+        ``condition``, ``test_subjects``, ``fit_seconds``.
+    predictions : ndarray, shape (n_trials, n_audio)
+        Only with ``return_predictions=True``: the reconstruction of each
+        trial from the fold that held it out (NaN for trials never tested).
+    """
+    y = data.require_y()
+    folds = _split(cv, data)[: max_folds or None]
+    rows = []
+    predictions = np.full(y.shape, np.nan, dtype=np.float32) if return_predictions else None
+    bar = tqdm(folds, desc=f"{model} / {split}", disable=not progress, leave=False)
+    for i_fold, (train, test) in enumerate(bar):
+        t0 = time.perf_counter()
+        _, y_pred = fit_predict(
+            estimator, data.X[train], y[train], data.groups[train], data.X[test], data.groups[test]
+        )
+        elapsed = time.perf_counter() - t0
+        if predictions is not None:
+            predictions[test] = y_pred
+        for cond in np.unique(data.condition[test]):
+            sel = data.condition[test] == cond
+            row = score_reconstructions(
+                y[test][sel], y_pred[sel], data.audio_sfreq, data.stimulus[test][sel]
+            )
+            row.update(
+                model=model,
+                split=split,
+                fold=i_fold,
+                condition=str(cond),
+                test_subjects=",".join(map(str, np.unique(data.groups[test]))),
+                fit_seconds=elapsed,
+            )
+            rows.append(row)
+    scores = pd.DataFrame(rows)
+    return (scores, predictions) if return_predictions else scores
+
+
+def summarize(scores, confidence=0.95):
+    """Mean and confidence interval over folds, per model, split and condition.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Rows from :func:`cross_validate_reconstruction` (several models may be
+        concatenated).
+    confidence : float, default=0.95
+        Two-sided level of the t interval over folds.
+
+    Returns
+    -------
+    summary : pandas.DataFrame
+        One row per (model, split, condition) with ``n_folds`` and, for each
+        metric, ``<metric>`` (mean) and ``<metric>_ci`` (half-width; NaN with one
+        fold).
+    """
+    keys = ["model", "split", "condition"]
+    numeric = [
+        c
+        for c in scores.columns
+        if c not in keys + ["fold", "test_subjects"] and pd.api.types.is_numeric_dtype(scores[c])
+    ]
+    out = []
+    for key, grp in scores.groupby(keys, sort=False):
+        row = dict(zip(keys, key), n_folds=len(grp))
+        for c in numeric:
+            vals = grp[c].dropna().to_numpy(float)
+            row[c] = vals.mean() if len(vals) else np.nan
+            if len(vals) > 1:
+                t = scipy.stats.t.ppf(0.5 + confidence / 2, len(vals) - 1)
+                row[f"{c}_ci"] = t * vals.std(ddof=1) / np.sqrt(len(vals))
+            else:
+                row[f"{c}_ci"] = np.nan
+        out.append(row)
+    return pd.DataFrame(out)

@@ -1,0 +1,101 @@
+"""Ready-made pipelines: the method and its baselines, wired for grouped CV.
+
+Each factory returns a plain :class:`~sklearn.pipeline.Pipeline` whose
+subject-aware steps already request ``groups`` through scikit-learn's metadata
+routing, so inside ``sklearn.config_context(enable_metadata_routing=True)``
+``pipe.fit(X, y, groups=subject)`` aligns and selects penalties per subject and
+``pipe.predict(X, groups=subject)`` aligns each test subject with its own EEG.
+Outside routing they work as ordinary pipelines (the batch is one domain).
+"""
+
+import sklearn
+from sklearn.pipeline import Pipeline
+
+from .models import EEG2MusicGAN, LinearDecoder
+from .preprocessing import BandpassFilter, ChannelScaler, Clip, EuclideanAlignment
+
+
+def make_preprocessing(sfreq, l_freq=1.0, h_freq=None, clip=20.0, align=True):
+    """The front end: band-pass → per-channel robust scaling → clip → Euclidean Alignment.
+
+    Parameters
+    ----------
+    sfreq : float
+        EEG rate (Hz).
+    l_freq : float | None, default=1.0
+        High-pass edge (Hz). MNE's default transition band makes the filter
+        ``3.3 / l_freq`` seconds long: keep trials longer than that, or filter
+        the continuous recording before cutting it into trials.
+    h_freq : float | None
+        Low-pass edge (Hz); ``None`` uses ``min(30, 0.45 * sfreq)``.
+    clip : float | None, default=20.0
+        Clamp at this many robust standard deviations (``None``: no clipping).
+    align : bool, default=True
+        Add :class:`~sk_eeg2music.EuclideanAlignment` (requests ``groups``).
+
+    Returns
+    -------
+    steps : list of (str, transformer)
+    """
+    h_freq = min(30.0, 0.45 * sfreq) if h_freq is None else h_freq
+    steps = [
+        ("filter", BandpassFilter(l_freq=l_freq, h_freq=h_freq, sfreq=sfreq)),
+        ("scale", ChannelScaler(robust=True)),
+    ]
+    if clip is not None:
+        steps.append(("clip", Clip(threshold=clip)))
+    if align:
+        # set_*_request is only callable while routing is on; the requests persist.
+        with sklearn.config_context(enable_metadata_routing=True):
+            ea = (
+                EuclideanAlignment().set_fit_request(groups=True).set_transform_request(groups=True)
+            )
+        steps.append(("align", ea))
+    return steps
+
+
+def make_gan_pipeline(sfreq, *, preprocessing=None, **gan_params):
+    """Pre-processing followed by :class:`~sk_eeg2music.EEG2MusicGAN`.
+
+    Parameters
+    ----------
+    sfreq : float
+        EEG rate (Hz), passed to the filter and the GAN.
+    preprocessing : dict | None
+        Keyword arguments of :func:`make_preprocessing`.
+    **gan_params
+        Parameters of :class:`~sk_eeg2music.EEG2MusicGAN` (``lambda_adv=0`` gives the
+        reconstruction-only ablation).
+
+    Returns
+    -------
+    pipe : sklearn.pipeline.Pipeline
+    """
+    gan = EEG2MusicGAN(sfreq=sfreq, **gan_params)
+    return Pipeline([*make_preprocessing(sfreq, **(preprocessing or {})), ("gan", gan)])
+
+
+def make_linear_pipeline(sfreq, *, target="mel", preprocessing=None, **linear_params):
+    """Pre-processing followed by :class:`~sk_eeg2music.LinearDecoder`.
+
+    The decoder requests ``groups`` so its penalty is chosen by an inner CV
+    grouped by subject.
+
+    Parameters
+    ----------
+    sfreq : float
+        EEG rate (Hz).
+    target : {"mel", "envelope"}, default="mel"
+    preprocessing : dict | None
+        Keyword arguments of :func:`make_preprocessing`.
+    **linear_params
+        Parameters of :class:`~sk_eeg2music.LinearDecoder`.
+
+    Returns
+    -------
+    pipe : sklearn.pipeline.Pipeline
+    """
+    decoder = LinearDecoder(target=target, sfreq=sfreq, **linear_params)
+    with sklearn.config_context(enable_metadata_routing=True):
+        decoder.set_fit_request(groups=True)
+    return Pipeline([*make_preprocessing(sfreq, **(preprocessing or {})), ("linear", decoder)])

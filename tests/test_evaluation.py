@@ -1,0 +1,100 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import LeaveOneGroupOut
+
+from sk_eeg2music import MeanSpectrumBaseline, SubjectTimeSplit
+from sk_eeg2music.evaluation import (
+    cross_validate_reconstruction,
+    fit_predict,
+    score_reconstructions,
+    song_identification_accuracy,
+    summarize,
+)
+from sk_eeg2music.pipelines import make_linear_pipeline, make_preprocessing
+
+
+def test_perfect_reconstructions_score_perfectly(simulated):
+    data = simulated("mos").select(subject="sub-01", condition="listening")
+    s = score_reconstructions(data.y, data.y, data.audio_sfreq, data.stimulus)
+    assert s["mel_r"] == pytest.approx(1.0) and s["id_acc"] == 1.0 and s["song_acc"] == 1.0
+    assert s["id_chance"] == pytest.approx(1 / len(np.unique(data.segment_id)))
+    assert s["id_p"] < 1e-6 and s["n_segments"] == len(np.unique(data.segment_id))
+
+
+def test_song_identification_of_shuffled_songs_is_wrong(simulated):
+    data = simulated("mos").select(subject="sub-01", condition="listening")
+    order = np.argsort(data.stimulus, kind="stable")
+    other = np.roll(order, len(order) // 4)  # each trial gets another melody's audio
+    acc = song_identification_accuracy(data.y[order], data.y[other], data.stimulus[order], 8000)
+    assert acc < 0.3
+
+
+def test_harness_scores_each_fold_and_condition(simulated):
+    data = simulated("mos")
+    scores, pred = cross_validate_reconstruction(
+        MeanSpectrumBaseline(sfreq=data.sfreq),
+        data,
+        LeaveOneGroupOut(),
+        model="mean",
+        split="loso",
+        max_folds=2,
+        return_predictions=True,
+        progress=False,
+    )
+    assert len(scores) == 2 * 2  # folds x conditions
+    assert set(scores.condition) == {"listening", "imagery"}
+    assert list(scores.test_subjects[::2]) == ["sub-01", "sub-02"]
+    tested = np.isin(data.subject, ["sub-01", "sub-02"])
+    assert np.isfinite(pred[tested]).all() and np.isnan(pred[~tested]).all()
+    # A model that ignores the EEG sits near chance.
+    assert (scores.id_acc < 4 * scores.id_chance).all()
+    assert scores.mel_r.abs().max() < 0.1
+
+
+def test_harness_passes_segments_to_subject_time_split(simulated):
+    data = simulated("mos")
+    scores = cross_validate_reconstruction(
+        MeanSpectrumBaseline(sfreq=data.sfreq),
+        data,
+        SubjectTimeSplit(n_splits=3, random_state=0),
+        max_folds=1,
+        progress=False,
+    )
+    assert len(scores) == 2 and scores.n_trials.sum() > 0
+
+
+def test_groups_reach_alignment_in_fit_and_predict(simulated):
+    """Each test subject is aligned with its own EEG: predictions for one subject do
+    not change when another subject shares the test batch."""
+    data = simulated("mos", n_subjects=3).select(condition="listening")
+    train = data.subject == "sub-01"
+    a, b = data.subject == "sub-02", data.subject != "sub-01"
+    pipe = make_linear_pipeline(data.sfreq, target="envelope", preprocessing=dict(l_freq=None))
+    _, alone = fit_predict(
+        pipe, data.X[train], data.y[train], data.groups[train], data.X[a], data.groups[a]
+    )
+    _, shared = fit_predict(
+        pipe, data.X[train], data.y[train], data.groups[train], data.X[b], data.groups[b]
+    )
+    np.testing.assert_allclose(alone, shared[: a.sum()], rtol=1e-4, atol=1e-6)
+
+
+def test_summarize_gives_mean_and_t_interval():
+    scores = pd.DataFrame(
+        dict(model="m", split="s", condition="c", fold=[0, 1, 2], mel_r=[0.1, 0.2, 0.3])
+    )
+    out = summarize(scores)
+    assert out.loc[0, "n_folds"] == 3 and out.loc[0, "mel_r"] == pytest.approx(0.2)
+    assert out.loc[0, "mel_r_ci"] == pytest.approx(4.302653 * 0.1 / np.sqrt(3), rel=1e-5)
+    single = summarize(scores.iloc[:1])
+    assert np.isnan(single.loc[0, "mel_r_ci"])
+
+
+def test_preprocessing_requests_groups_for_alignment():
+    names = [name for name, _ in make_preprocessing(64.0)]
+    assert names == ["filter", "scale", "clip", "align"]
+    assert [n for n, _ in make_preprocessing(64.0, clip=None, align=False)] == ["filter", "scale"]
+    ea = make_preprocessing(64.0)[-1][1]
+    assert ea.get_metadata_routing().fit.requests["groups"] is True
+    assert ea.get_metadata_routing().transform.requests["groups"] is True
