@@ -51,14 +51,7 @@ pytestmark = pytest.mark.filterwarnings(
 #: Hooks for classes that do not define them (yet), keyed by class name. Each
 #: value maps a hook name to a function of the class (or, for
 #: ``_expected_failed_checks``, of the instance), or to a value for attributes.
-PENDING = {
-    "EEG2MusicGAN": {
-        "_test_instances": lambda cls: [
-            cls(preset="tiny", max_epochs=1, random_state=0, verbose=0)
-        ],
-        "_test_checks_slow": True,
-    },
-}
+PENDING = {}
 
 ESTIMATORS = all_estimators()
 

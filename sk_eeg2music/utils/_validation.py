@@ -133,8 +133,9 @@ def check_audio(y, *, name="y", dtype=np.float32):
     """
     if y is None:
         raise ValueError(
-            f"{name} is None: this operation needs the audio waveforms of shape "
-            "(n_trials, n_audio). For NMED-T pass audio_dir= to load_nmedt."
+            f"this operation requires {name} to be passed, but the target {name} is None: "
+            "it needs the audio waveforms of shape (n_trials, n_audio). For NMED-T pass "
+            "audio_dir= to load_nmedt."
         )
     arr = _as_float_array(y, name, dtype)
     if arr.ndim != 2:

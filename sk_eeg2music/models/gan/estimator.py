@@ -320,6 +320,9 @@ class EEG2MusicGAN(NeuralNetRegressor):
         Same as ``n_channels_in_`` (scikit-learn's name).
     input_mean_, input_scale_ : ndarray, shape (n_channels,)
         Channel statistics of the training EEG.
+    output_dtype_ : numpy.dtype
+        dtype of ``predict``'s output: float64 if ``y`` was float64 in
+        ``fit``, float32 otherwise (training itself runs in float32).
     history_ : skorch.History
         Per epoch and per batch: ``train_loss`` (generator objective),
         ``train_d_loss`` and every loss component as ``train_<name>``.
@@ -570,7 +573,9 @@ class EEG2MusicGAN(NeuralNetRegressor):
         """
         if not isinstance(X, torch.utils.data.Dataset):
             self.check_is_fitted(["n_channels_in_"])
-            X = check_eeg(X, allow_2d=True, n_channels=self.n_channels_in_)
+            X = check_eeg(
+                X, allow_2d=True, n_channels=self.n_channels_in_, estimator=type(self).__name__
+            )
             if y is not None:
                 y = check_audio(y)
                 self._check_factor(X, y)
@@ -618,6 +623,21 @@ class EEG2MusicGAN(NeuralNetRegressor):
         with self._seeded(len(self.history) if self.history is not None else 0):
             return super().partial_fit(X, y, classes=classes, **fit_params)
 
+    def predict(self, X):
+        """Reconstruct the waveform of each trial.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_trials, n_channels, n_times)
+
+        Returns
+        -------
+        y_pred : ndarray, shape (n_trials, n_times * ``factor_``)
+            In the dtype of the training targets (float32 unless ``y`` was float64).
+        """
+        y_pred = super().predict(X)
+        return y_pred.astype(getattr(self, "output_dtype_", np.float32), copy=False)
+
     def score(self, X, y, sample_weight=None):
         """Mean band-wise log-mel correlation between predicted and true audio.
 
@@ -642,6 +662,32 @@ class EEG2MusicGAN(NeuralNetRegressor):
             )
         r = mel_correlation_per_trial(y, y_pred, sfreq=self.audio_sfreq_)
         return float(np.average(r, weights=sample_weight))
+
+    @classmethod
+    def _test_instances(cls):
+        # Hook of tests/test_common.py: a network small and short enough for the
+        # generic checks.
+        return [cls(preset="tiny", max_epochs=1, random_state=0, verbose=0)]
+
+    #: Hook of tests/test_common.py: each generic check takes seconds, so the
+    #: suite runs them under ``-m slow`` only.
+    _test_checks_slow = True
+
+    def _expected_failed_checks(self):
+        # Hook of tests/test_common.py: what skorch's design makes impossible.
+        return {
+            "check_no_attributes_set_in_init": (
+                "skorch's NeuralNet.__init__ sets history_, initialized_ and virtual_params_"
+            ),
+            "check_set_params": (
+                "skorch exposes its private _params_to_validate set as a constructor "
+                "parameter; the check overwrites it with a float and set_params fails"
+            ),
+            "check_regressors_no_decision_function": (
+                "skorch defines predict_proba on every net, regressors included (it "
+                "returns the module's output)"
+            ),
+        }
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -675,7 +721,11 @@ class EEG2MusicGAN(NeuralNetRegressor):
             )
 
     def _validate_fit_data(self, X, y, reset):
-        X = check_eeg(X, allow_2d=True, n_channels=None if reset else self.n_channels_in_)
+        name = type(self).__name__
+        X = check_eeg(
+            X, allow_2d=True, n_channels=None if reset else self.n_channels_in_, estimator=name
+        )
+        y_dtype = getattr(y, "dtype", None)
         y = check_audio(y)
         factor = check_y_for_eeg(X, y)
         if not reset:
@@ -691,6 +741,9 @@ class EEG2MusicGAN(NeuralNetRegressor):
         self.factor_ = factor
         self.audio_sfreq_ = sfreq * factor
         self.n_channels_in_ = self.n_features_in_ = X.shape[1]
+        # Training runs in float32; predictions come back in the precision of
+        # the targets (float32 audio stays float32, float64 targets get float64).
+        self.output_dtype_ = np.dtype(np.float64 if y_dtype == np.float64 else np.float32)
         mean = X.mean(axis=(0, 2), dtype=np.float64)
         scale = X.std(axis=(0, 2), dtype=np.float64)
         self.input_mean_ = mean.astype(np.float32)

@@ -198,8 +198,13 @@ def test_grid_search_over_lambda_adv(data):
 
 def test_float64_and_2d_input(data):
     X, y, _ = data
-    net = tiny_gan(max_epochs=1).fit(X.astype(np.float64), y.astype(np.float64))
+    net = tiny_gan(max_epochs=1).fit(X.astype(np.float64), y.astype(np.float32))
+    assert all(p.dtype == torch.float32 for p in net.module_.parameters())  # cast
     assert net.predict(X.astype(np.float64)).dtype == np.float32
+    # predictions come back in the precision of the targets seen in fit
+    net64 = tiny_gan(max_epochs=1).fit(X, y.astype(np.float64))
+    assert net64.output_dtype_ == np.float64
+    np.testing.assert_allclose(net64.predict(X), net.predict(X), rtol=1e-5, atol=1e-7)
     X2 = X[:, :, 0]  # (n_trials, n_features) read as n_times=1
     net = tiny_gan(max_epochs=1).fit(X2, y[:, :FACTOR])
     assert net.predict(X2).shape == (len(X), FACTOR)
