@@ -123,6 +123,11 @@ def _load_dataset(args, *, need_audio=False):
     conditions = getattr(args, "conditions", None)
     audio_sfreq = getattr(args, "audio_sfreq", 16000)
     args.dataset = args.dataset or "simulated"
+    if args.dataset != "simulated" and args.data_dir is None:
+        raise ValueError(
+            f"--data-dir (or --path) is required for --dataset {args.dataset}: the folder "
+            "holding the downloaded files (see the datasets page of the documentation)."
+        )
     _log(f"loading {args.dataset} data ...")
     if args.dataset == "simulated":
         subject_ids = None
@@ -144,30 +149,27 @@ def _load_dataset(args, *, need_audio=False):
             audio_sfreq=audio_sfreq,
             random_state=args.seed,
             stimulus_seconds=getattr(args, "stimulus_seconds", None),
+            # Only what is selected is simulated (the rest would be identical if added).
+            stimuli=stimuli,
+            conditions=conditions,
         )
         if subject_ids is not None:
             data = data.select(subject=subject_ids)
+    elif args.dataset == "nmedt":
+        data = load_nmedt(
+            args.data_dir,
+            audio_dir=args.audio_dir,
+            subjects=subjects,
+            segment_seconds=args.segment_seconds,
+            audio_sfreq=audio_sfreq,
+        )
     else:
-        if args.data_dir is None:
-            raise ValueError(
-                f"--data-dir (or --path) is required for --dataset {args.dataset}: the folder "
-                "holding the downloaded files (see the datasets page of the documentation)."
-            )
-        if args.dataset == "nmedt":
-            data = load_nmedt(
-                args.data_dir,
-                audio_dir=args.audio_dir,
-                subjects=subjects,
-                segment_seconds=args.segment_seconds,
-                audio_sfreq=audio_sfreq,
-            )
-        else:
-            data = load_mos(
-                args.data_dir,
-                subjects=subjects,
-                segment_seconds=args.segment_seconds,
-                audio_sfreq=audio_sfreq,
-            )
+        data = load_mos(
+            args.data_dir,
+            subjects=subjects,
+            segment_seconds=args.segment_seconds,
+            audio_sfreq=audio_sfreq,
+        )
     criteria = {k: v for k, v in (("stimulus", stimuli), ("condition", conditions)) if v}
     if criteria:
         selected = data.select(**criteria)
@@ -182,15 +184,15 @@ def _load_dataset(args, *, need_audio=False):
     return data
 
 
-def _routed(estimator, method, X, groups):
-    """Call ``estimator.<method>(X, ...)`` with ``groups`` routed to the steps that want them."""
+def _routed(estimator, method, arrays, groups):
+    """``estimator.<method>(*arrays)`` with ``groups`` routed to the steps that request them."""
     import sklearn
 
     from .evaluation import _requests
 
     with sklearn.config_context(enable_metadata_routing=True):
         kwargs = {"groups": groups} if _requests(estimator, method) else {}
-        return getattr(estimator, method)(*X, **kwargs)
+        return getattr(estimator, method)(*arrays, **kwargs)
 
 
 def _make_model(args, sfreq):
@@ -257,14 +259,7 @@ def _fit(args):
     from .persistence import save_model
 
     out = check_model_path(args.out, overwrite=args.overwrite)
-    if args.device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ValueError(
-                "--device cuda: this PyTorch build sees no CUDA GPU. Use --device cpu, or "
-                "install a CUDA build of PyTorch."
-            )
+    _check_cuda(args.device)
     t0 = time.perf_counter()
     data = _load_dataset(args, need_audio=True)
     subjects = sorted(set(data.subject))
@@ -402,6 +397,7 @@ def _reconstruct(args):
         )
     elif meta.get("ch_names"):
         _log("--eeg .npy: rows are taken to be the training channels in training order.")
+    _check_cuda(args.device)
     model = load_model(args.model, device=args.device)
     audio_sfreq = meta.get("audio_sfreq")
     if audio_sfreq is None:
@@ -435,6 +431,23 @@ def _reconstruct(args):
 def _wrap(text):
     """Fill a description to 79 columns (RawDescriptionHelpFormatter keeps it as is)."""
     return textwrap.fill(text, width=79)
+
+
+def _device(text):
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"must be cpu, cuda or cuda:N; got {text!r}")
+    return text
+
+
+def _check_cuda(device):
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"--device {device}: this PyTorch build sees no CUDA GPU. Use --device cpu, "
+                "or install a CUDA build of PyTorch."
+            )
 
 
 def _positive_int(text):
@@ -565,7 +578,9 @@ def build_parser():
         help="GAN network sizes: cpu (2 cores), gpu (larger, pair with --device cuda), "
         "tiny (tests) (default: cpu)",
     )
-    fit.add_argument("--device", default="cpu", help="GAN device: cpu or cuda (default: cpu)")
+    fit.add_argument(
+        "--device", type=_device, default="cpu", help="GAN device: cpu or cuda (default: cpu)"
+    )
     fit.set_defaults(func=_fit)
 
     rec = sub.add_parser(
@@ -608,7 +623,10 @@ def build_parser():
     )
     _add_data_args(rec)
     rec.add_argument(
-        "--device", default="cpu", help="device of GAN models: cpu or cuda (default: cpu)"
+        "--device",
+        type=_device,
+        default="cpu",
+        help="device of GAN models: cpu or cuda (default: cpu)",
     )
     rec.set_defaults(func=_reconstruct)
     return parser

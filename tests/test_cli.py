@@ -327,6 +327,14 @@ def test_unknown_choices_exit_2(argv, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("command", ["fit", "reconstruct --model m.safetensors"])
+def test_unknown_device_exits_2(command, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*command.split(), "--device", "gpu", "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    assert "--device: must be cpu, cuda or cuda:N" in capsys.readouterr().err
+
+
 def test_failed_fit_creates_nothing(tmp_path, monkeypatch, capsys):
     def fail(self, X, y=None, **params):
         raise ValueError("the decoder diverged")
