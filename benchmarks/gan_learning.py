@@ -15,7 +15,8 @@ The held-out subject's whole trials are then reconstructed and scored with
   with that of every distinct true test segment (stimulus x segment); top-1
   accuracy, chance 1 / n_segments.
 
-EEG channels are standardised with statistics of the training subjects only.
+Each subject's EEG is whitened with its own covariance (Euclidean Alignment), then
+channels are standardised with statistics of the training subjects only.
 Nothing of the held-out subject is seen in training (its music is: the same
 four melodies are heard by every subject, as in the real MOS design).
 
@@ -25,6 +26,7 @@ Usage::
 """
 
 import argparse
+import ast
 import time
 
 import numpy as np
@@ -34,6 +36,7 @@ from skorch.callbacks import Callback
 from sk_eeg2music import EEG2MusicGAN, make_simulated
 from sk_eeg2music.audio import log_mel_spectrogram
 from sk_eeg2music.metrics import mel_correlation_per_trial
+from sk_eeg2music.preprocessing import EuclideanAlignment
 
 
 class CPUBudget(Callback):
@@ -93,9 +96,25 @@ def identification_accuracy(y_true, y_pred, segment_ids, audio_sfreq):
     return float(correct.mean()), len(ids)
 
 
-def run_fold(data, test_subject, budget, shuffle, seed):
+def parse_params(items):
+    """``["module__aux_mels=8", "lr=1e-3"]`` -> ``{"module__aux_mels": 8, "lr": 0.001}``."""
+    params = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
+
+
+def run_fold(data, test_subject, budget, shuffle, seed, params=None):
     train = data.subject != test_subject
-    X_train, X_test = standardize(data.X[train], data.X[~train])
+    # The package's front end: each subject whitened with its own EEG
+    # covariance (unsupervised, per subject, so the test subject's alignment
+    # uses only its own EEG), then channel z-scoring with training statistics.
+    X = EuclideanAlignment().fit_transform(data.X, groups=data.subject)
+    X_train, X_test = standardize(X[train], X[~train])
     y_train = data.y[train]
     if shuffle:
         y_train = y_train[np.random.default_rng(seed).permutation(len(y_train))]
@@ -105,7 +124,7 @@ def run_fold(data, test_subject, budget, shuffle, seed):
         callbacks=[("budget", CPUBudget(budget))],
         random_state=seed,
         verbose=0,
-    )
+    ).set_params(**(params or {}))
     t0 = time.process_time()
     gan.fit(X_train, y_train)
     fit_s = time.process_time() - t0
@@ -137,7 +156,15 @@ def main(argv=None):
     parser.add_argument(
         "--snr", type=float, default=None, help="simulator snr_db (default: its calibrated -28 dB)"
     )
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="EEG2MusicGAN parameters, e.g. module__aux_mels=8",
+    )
     args = parser.parse_args(argv)
+    params = parse_params(args.set)
     torch.set_num_threads(args.threads)
 
     # 4 subjects, 4-s segments, 64 Hz EEG, 16 kHz audio
@@ -145,7 +172,7 @@ def main(argv=None):
     subjects = args.subjects or list(np.unique(data.subject))
     print(
         f"{data!r}\nsnr_db={args.snr}, budget {args.budget:g} s x {args.threads} threads = "
-        f"{args.budget * args.threads:g} CPU-s per fit\n"
+        f"{args.budget * args.threads:g} CPU-s per fit, params {params}\n"
     )
     print(
         "| held out | pairs | epochs | fit CPU-s | mel r (all) | mel r listening | mel r imagery "
@@ -155,7 +182,7 @@ def main(argv=None):
     rows = []
     for subject in subjects:
         for shuffle in (False, True):
-            res = run_fold(data, subject, args.budget * args.threads, shuffle, args.seed)
+            res = run_fold(data, subject, args.budget * args.threads, shuffle, args.seed, params)
             rows.append((shuffle, res))
             print(
                 f"| {subject} | {'shuffled' if shuffle else 'real'} | {res['epochs']} "
