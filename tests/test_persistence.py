@@ -263,3 +263,13 @@ def test_failed_write_leaves_the_old_file_intact(data, tmp_path, monkeypatch):
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["m.safetensors"]  # no temporary file left
     np.testing.assert_array_equal(load_model(path).predict(X), _decoder().fit(X, y).predict(X))
+
+
+def test_saved_file_gets_the_umask_mode_not_mkstemps_0600(data, tmp_path):
+    X, y = data
+    old = os.umask(0o022)
+    try:
+        path = save_model(_decoder().fit(X, y), tmp_path / "m.safetensors")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
