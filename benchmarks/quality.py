@@ -70,7 +70,7 @@ class WithinSubjectTimeSplit:
 
 def models(sfreq, epochs, device, seed):
     gan = dict(max_epochs=epochs, random_state=seed, verbose=0, device=device)
-    if device == "cuda":
+    if str(device).startswith("cuda"):
         gan["preset"] = "gpu"
     return {
         "GAN": lambda: make_gan_pipeline(sfreq, **gan),

@@ -41,6 +41,15 @@ import tempfile
 import time
 from pathlib import Path
 
+if __name__ == "__main__":
+    # OpenMP and BLAS read their thread count when loaded: set it from --threads
+    # before numpy and torch are imported, so rows labelled "CPU n threads" are.
+    _early = argparse.ArgumentParser(add_help=False)
+    _early.add_argument("--threads", type=int, default=2)
+    _threads = str(_early.parse_known_args()[0].threads)
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = _threads
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))  # the sibling scripts, when run as ``python benchmarks/speed.py``
@@ -96,6 +105,11 @@ class Recorder:
         ``timing`` holds ``wall_s``, ``cpu_s`` and ``load_avg`` of the measurement.
         """
         status = "no target" if target is None else check(value, target[0], target[1])
+        load, cores = timing.get("load_avg", 0.0), os.cpu_count() or 1
+        if load > cores:
+            # Flagged in the row itself: a reader of the table may not read the page's notes.
+            notes = f"{notes}; " if notes else ""
+            notes += f"oversubscribed (load {load:.1f} on {cores} cores): timings noisy"
         self.rows.append(
             dict(
                 device=device,
@@ -146,7 +160,7 @@ def section_gan(rec, args):
             r = measure_gan(
                 preset,
                 threads=args.threads,
-                trials=16 if args.quick else 32,
+                trials=32,
                 repeats=3 if args.quick else 5,
                 device=device,
             )

@@ -139,3 +139,15 @@ def test_write_doc_creates_missing_file(tmp_path):
     path = tmp_path / "new.md"
     write_doc("t", marker="speed", path=path)
     assert path.read_text().strip() == "<!-- speed -->\nt\n<!-- /speed -->"
+
+
+def test_recorder_flags_rows_measured_on_an_oversubscribed_machine(monkeypatch):
+    monkeypatch.setattr(speed.os, "cpu_count", lambda: 2)
+    rec = speed.Recorder("python benchmarks/speed.py")
+    target = (">=", 20.0, "≥ 20")
+    rec.add(CPU, "gan", "busy", 25.0, "audio-s/s", target, "n", wall_s=1, cpu_s=1, load_avg=5.0)
+    rec.add(CPU, "gan", "idle", 15.0, "audio-s/s", target, "", wall_s=1, cpu_s=1, load_avg=1.0)
+    busy, idle = rec.rows
+    assert busy["status"] == "met" and busy["notes"].startswith("n; oversubscribed (load 5.0")
+    assert idle["status"] == "missed" and idle["notes"] == ""
+    assert set(speed.COLUMNS) <= set(busy)
