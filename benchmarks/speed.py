@@ -354,23 +354,36 @@ def section_loading(rec, args):
 def section_demo(rec, args):
     clock = Clock()
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "PYTHONPATH": str(ROOT)}
+    limit = args.demo_timeout
+    finished = True
     with tempfile.TemporaryDirectory(prefix="demo_bench_") as tmp:
         out = Path(tmp) / "demo"
-        subprocess.run(
-            [sys.executable, "-m", "sk_eeg2music", "demo", "--out", str(out)],
-            check=True,
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "sk_eeg2music", "demo", "--out", str(out)],
+                check=True,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                timeout=limit,
+            )
+        except subprocess.TimeoutExpired:
+            finished = False
     t = clock.timing()
+    target = ("<=", 180.0, "≤ 3 min on 2 cores")
+    notes = f"OMP_NUM_THREADS={args.threads}, fresh process, imports included"
+    if not finished:
+        # A lower bound: it decides the target only once the limit exceeds it.
+        notes = f"stopped at the {limit:g}-s limit, unfinished: the time is a lower bound; " + notes
+        if limit <= target[1]:
+            target = None
     rec.add(
         device_label("cpu", args.threads),
         "demo",
         "Demo: `python -m sk_eeg2music demo` (defaults), wall",
         t["wall_s"],
-        "s",
-        ("<=", 180.0, "≤ 3 min on 2 cores"),
-        f"OMP_NUM_THREADS={args.threads}, fresh process, imports included",
+        "s" if finished else "s (lower bound)",
+        target,
+        notes,
         **t,
     )
 
@@ -480,6 +493,9 @@ def main(argv=None):
     parser.add_argument("--device", nargs="+", default=["cpu"], help="cpu and/or cuda (GAN)")
     parser.add_argument("--threads", type=int, default=2, help="torch / BLAS threads")
     parser.add_argument("--loading-scale", type=float, default=None, help="default 1 (0.1 quick)")
+    parser.add_argument(
+        "--demo-timeout", type=float, default=900, help="stop the demo after this many seconds"
+    )
     parser.add_argument("--csv", type=Path, default=HERE / "speed.csv")
     parser.add_argument("--doc", type=Path, default=DOC)
     parser.add_argument("--no-doc", action="store_true", help="do not update the markdown")
