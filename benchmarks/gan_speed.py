@@ -15,6 +15,9 @@ first epoch (``warmup_epochs=0``):
 Usage::
 
     OMP_NUM_THREADS=2 python benchmarks/gan_speed.py [--threads 2] [--repeats 5]
+    python benchmarks/gan_speed.py --device cuda --preset gpu
+
+:func:`measure_gan` returns the numbers; ``benchmarks/speed.py`` collects them.
 """
 
 import argparse
@@ -45,7 +48,11 @@ def make_data(n_trials, n_channels, sfreq, audio_sfreq, seconds, seed=0):
 
 
 def plain_torch_epoch(net, X, y):
-    """One epoch of the same alternating update as ``EEG2MusicGAN.train_step``, without skorch."""
+    """One epoch of the same alternating update as ``EEG2MusicGAN.train_step``, without skorch.
+
+    ``X`` (n_trials, n_channels, n_times) and ``y`` (n_trials, n_audio) are float32
+    arrays; each batch is moved to ``net.device`` as skorch does.
+    """
     G, D, crit = net.module_, net.discriminator_, net.criterion_
     opt_g, opt_d = net.optimizer_, net.optimizer_discriminator_
     weights, components = net._weights(), net._components()
@@ -57,6 +64,7 @@ def plain_torch_epoch(net, X, y):
     G.train()
     D.train()
     for Xb, yb in loader:
+        Xb, yb = Xb.to(net.device), yb.to(net.device)
         features = G.encode(Xb)
         aux = G.predict_mel(features)
         with torch.no_grad():
@@ -88,75 +96,139 @@ def plain_torch_epoch(net, X, y):
         torch.stack([v.detach() for v in parts.values()]).tolist()
 
 
+def _timed(fn, device):
+    """Wall and CPU seconds of ``fn()``, waiting for CUDA kernels when ``device`` is CUDA."""
+    cuda = str(device).startswith("cuda")
+    if cuda:
+        torch.cuda.synchronize()
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    if cuda:
+        torch.cuda.synchronize()
+    return time.perf_counter() - w0, time.process_time() - c0
+
+
+def measure_gan(preset="cpu", threads=2, trials=32, repeats=5, device="cpu", infer_trials=16):
+    """Training throughput, skorch overhead and inference speed of one GAN preset.
+
+    Parameters
+    ----------
+    preset : str, default="cpu"
+        ``EEG2MusicGAN`` preset.
+    threads : int, default=2
+        ``torch.set_num_threads``.
+    trials : int, default=32
+        4-s training trials (64 channels at 64 Hz, 16-kHz audio).
+    repeats : int, default=5
+        Interleaved skorch / plain-torch epochs; medians are reported.
+    device : str, default="cpu"
+        Torch device (``"cuda"`` synchronises before reading each clock).
+    infer_trials : int, default=16
+        4-s trials generated per timed ``predict``.
+
+    Returns
+    -------
+    result : dict
+        ``train_wall`` / ``train_cpu`` (audio-s per s for ``"skorch"`` and
+        ``"plain"``; the CPU figure is audio-s per ``threads`` cores of CPU time),
+        ``overhead_cpu_pct`` / ``overhead_wall_pct`` (skorch / plain - 1, %),
+        ``overhead_per_repeat_pct``, ``infer_wall`` / ``infer_cpu`` (multiples of
+        real time), ``seconds_wall`` / ``seconds_cpu`` (whole measurement),
+        ``n_params_g`` / ``n_params_d``, ``rates``, ``threads``, ``audio_per_epoch``.
+    """
+    torch.set_num_threads(threads)
+    w_start, c_start = time.perf_counter(), time.process_time()
+    sfreq, audio_sfreq, seconds = 64.0, 16000, 4.0
+    X, y = make_data(trials, 64, sfreq, audio_sfreq, seconds)
+    net = EEG2MusicGAN(
+        preset=preset,
+        sfreq=sfreq,
+        warmup_epochs=0,
+        max_epochs=1,
+        verbose=0,
+        random_state=0,
+        device=device,
+    )
+    net.fit(X, y)  # warm-up epoch (allocations, oneDNN primitive caches, cuDNN autotuning)
+    # Each path once more untimed: the first partial_fit after fit, and the first
+    # plain epoch, are several times slower than the following ones.
+    net.partial_fit(X, y)
+    plain_torch_epoch(net, X, y)
+    n_thr = torch.get_num_threads()
+    audio_per_epoch = trials * min(net.crop_seconds, seconds)
+    runs = {"skorch": [], "plain": []}
+    for _ in range(repeats):
+        for name, run in (
+            ("skorch", lambda: net.partial_fit(X, y)),
+            ("plain", lambda: plain_torch_epoch(net, X, y)),
+        ):
+            runs[name].append(_timed(run, device))
+    wall = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in runs.items()}
+
+    X_test, _ = make_data(infer_trials, 64, sfreq, audio_sfreq, seconds, seed=1)
+    net.predict(X_test[:2])
+    times = [_timed(lambda: net.predict(X_test), device) for _ in range(3)]
+    audio = infer_trials * seconds
+    # CPU seconds / threads: the wall time the work would take on dedicated cores,
+    # robust to other jobs sharing the machine.
+    return dict(
+        preset=preset,
+        device=str(device),
+        threads=n_thr,
+        n_params_g=sum(p.numel() for p in net.module_.parameters()),
+        n_params_d=sum(p.numel() for p in net.discriminator_.parameters()),
+        rates=net.module_.rates,
+        repeats=repeats,
+        audio_per_epoch=audio_per_epoch,
+        train_wall={k: audio_per_epoch / v for k, v in wall.items()},
+        train_cpu={k: audio_per_epoch * n_thr / v for k, v in cpu.items()},
+        overhead_cpu_pct=100 * (cpu["skorch"] / cpu["plain"] - 1),
+        overhead_wall_pct=100 * (wall["skorch"] / wall["plain"] - 1),
+        overhead_per_repeat_pct=[
+            100 * (s[1] / p[1] - 1) for s, p in zip(runs["skorch"], runs["plain"])
+        ],
+        infer_trials=infer_trials,
+        infer_wall=audio / min(t[0] for t in times),
+        infer_cpu=audio * n_thr / min(t[1] for t in times),
+        seconds_wall=time.perf_counter() - w_start,
+        seconds_cpu=time.process_time() - c_start,
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--trials", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--preset", default="cpu")
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-
-    sfreq, audio_sfreq, seconds = 64.0, 16000, 4.0
-    X, y = make_data(args.trials, 64, sfreq, audio_sfreq, seconds)
-    net = EEG2MusicGAN(
-        preset=args.preset, sfreq=sfreq, warmup_epochs=0, max_epochs=1, verbose=0, random_state=0
-    )
-    net.fit(X, y)  # warm-up epoch (allocations, oneDNN primitive caches)
-    n_g = sum(p.numel() for p in net.module_.parameters())
-    n_d = sum(p.numel() for p in net.discriminator_.parameters())
+    r = measure_gan(args.preset, args.threads, args.trials, args.repeats, args.device)
+    n_thr = r["threads"]
     print(
-        f"preset={args.preset}: generator {n_g / 1e6:.3f} M params, "
-        f"discriminator {n_d / 1e6:.3f} M params, rates {net.module_.rates}, "
-        f"{torch.get_num_threads()} threads"
+        f"preset={r['preset']} on {r['device']}: generator {r['n_params_g'] / 1e6:.3f} M params, "
+        f"discriminator {r['n_params_d'] / 1e6:.3f} M params, rates {r['rates']}, "
+        f"{n_thr} threads"
     )
-
-    crop = net.crop_seconds
-    audio_per_epoch = args.trials * min(crop, seconds)
-    runs = {"skorch": [], "plain": []}
-    for _ in range(args.repeats):
-        for name, run in (
-            ("skorch", lambda: net.partial_fit(X, y)),
-            ("plain", lambda: plain_torch_epoch(net, X, y)),
-        ):
-            w0, c0 = time.perf_counter(), time.process_time()
-            run()
-            runs[name].append((time.perf_counter() - w0, time.process_time() - c0))
-    wall = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
-    cpu = {k: statistics.median(c for _, c in v) for k, v in runs.items()}
-    # CPU seconds / threads: the wall time the work would take on dedicated cores,
-    # robust to other jobs sharing the machine.
-    n_thr = torch.get_num_threads()
     print(
-        f"training, discriminator on ({audio_per_epoch:.0f} audio-s per epoch, median of "
+        f"training, discriminator on ({r['audio_per_epoch']:.0f} audio-s per epoch, median of "
         f"{args.repeats}):"
     )
     for name in ("skorch", "plain"):
         print(
-            f"  {name:6s}: {audio_per_epoch / wall[name]:6.1f} audio-s/s wall, "
-            f"{audio_per_epoch * n_thr / cpu[name]:6.1f} audio-s/s per {n_thr} cores of CPU time"
+            f"  {name:6s}: {r['train_wall'][name]:6.1f} audio-s/s wall, "
+            f"{r['train_cpu'][name]:6.1f} audio-s/s per {n_thr} cores of CPU time"
         )
-    ratios = [s[1] / p[1] for s, p in zip(runs["skorch"], runs["plain"])]
-    overhead = 100 * (cpu["skorch"] / cpu["plain"] - 1)
     print(
-        f"skorch overhead (CPU time, skorch / plain - 1): {overhead:+.1f} % "
-        f"(per-repeat: {', '.join(f'{100 * (r - 1):+.1f}' for r in ratios)}); "
-        f"wall: {100 * (wall['skorch'] / wall['plain'] - 1):+.1f} %"
+        f"skorch overhead (CPU time, skorch / plain - 1): {r['overhead_cpu_pct']:+.1f} % "
+        f"(per-repeat: {', '.join(f'{o:+.1f}' for o in r['overhead_per_repeat_pct'])}); "
+        f"wall: {r['overhead_wall_pct']:+.1f} %"
     )
-
-    X_test, _ = make_data(16, 64, sfreq, audio_sfreq, seconds, seed=1)
-    net.predict(X_test[:2])
-    times = []
-    for _ in range(3):
-        w0, c0 = time.perf_counter(), time.process_time()
-        net.predict(X_test)
-        times.append((time.perf_counter() - w0, time.process_time() - c0))
-    audio = len(X_test) * seconds
-    w, c = min(t[0] for t in times), min(t[1] for t in times)
     print(
-        f"inference at {audio_sfreq} Hz: {audio / w:.0f}x real time wall, "
-        f"{audio * n_thr / c:.0f}x per {n_thr} cores of CPU time "
-        f"({len(X_test)} trials of {seconds:g} s)"
+        f"inference at 16000 Hz: {r['infer_wall']:.0f}x real time wall, "
+        f"{r['infer_cpu']:.0f}x per {n_thr} cores of CPU time "
+        f"({r['infer_trials']} trials of 4 s)"
     )
 
 

@@ -43,6 +43,13 @@ def _best(fn, repeat):
 
 
 def bench_alpha_path(n_subjects, n_alphas, repeat, with_tdr):
+    """Print and return the timings (best of ``repeat``, seconds) of part 1.
+
+    Returns a dict with ``path`` (our alpha path), ``rf_ridge`` (one
+    ``ReceptiveField(Ridge)`` fit), ``rf_tdr`` (one ``TimeDelayingRidge`` fit, or
+    None), ``decoder_fit`` (``LinearDecoder.fit``), ``n_samples``, ``n_features``
+    and ``n_alphas``.
+    """
     import mne
     from sklearn.linear_model import Ridge
 
@@ -96,6 +103,15 @@ def bench_alpha_path(n_subjects, n_alphas, repeat, with_tdr):
     print(f"\nalpha path / one ReceptiveField(Ridge) fit = {t_path / t_ridge:.2f} (target <= 1.2)")
     if with_tdr:
         print(f"alpha path / one ReceptiveField(TDR) fit = {t_path / t_tdr:.2f} (target <= 1.2)")
+    return dict(
+        n_samples=X.shape[0] * X.shape[2],
+        n_features=X.shape[1] * len(lags),
+        n_alphas=n_alphas,
+        path=t_path,
+        rf_ridge=t_ridge,
+        rf_tdr=t_tdr if with_tdr else None,
+        decoder_fit=t_fit,
+    )
 
 
 def bench_metrics(n_trials, seconds, sfreq, repeat):

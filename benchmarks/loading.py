@@ -3,7 +3,7 @@
 Writes ten ``songNN_Imputed.mat`` files in the published layout (``dataNN``
 125 x T x 20 float64 with the real per-song T, ``fs``, ``subsNN``; about 0.7 GB
 each at ``--scale 1``) to a temporary folder, then loads them all in a fresh
-Python process and reports the peak resident memory (``ru_maxrss``) against the
+Python process and reports the peak resident memory (``VmHWM``) against the
 size of the returned arrays. The target is a peak increase of at most 1.3 x the
 returned arrays. ``--method naive`` measures, for comparison, the obvious
 loader: ``scipy.io.loadmat`` of each song, float32 segments appended to a list,
@@ -58,16 +58,16 @@ def write_files(folder, scale, fmt):
 
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 import h5py, scipy.io, soundfile  # noqa: F401  (imported before the baseline)
 from sk_eeg2music import load_nmedt
 from sk_eeg2music.datasets.nmedt import nmedt_info
 
-def rss_mb():
+def rss_mb(field="VmRSS"):
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
 
 def naive(folder, seg_len=1250):
@@ -92,7 +92,9 @@ else:
     data = load_nmedt(folder, segment_seconds=10.0)
     returned = data.X.nbytes
 seconds = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so a child of a large
+# parent (benchmarks/speed.py after the GAN) would report the parent's peak.
+peak = rss_mb("VmHWM")
 print(json.dumps(dict(baseline_mb=baseline, peak_mb=peak, returned_mb=returned / 2**20,
                       seconds=seconds)))
 """
@@ -109,6 +111,51 @@ def measure(folder, method):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def run_loading(scale=1.0, fmt="v5", method="load_nmedt", folder=None, keep=False, log=print):
+    """Write the ten song files (unless present), load them in a fresh process.
+
+    Parameters
+    ----------
+    scale : float, default=1.0
+        Fraction of the real song lengths.
+    fmt : {"v5", "v5z", "v73"}, default="v5"
+        MAT format of the files.
+    method : {"load_nmedt", "naive"}, default="load_nmedt"
+        Loader measured.
+    folder : Path | None, default=None
+        Where the files go; None uses a temporary folder, deleted afterwards
+        unless ``keep``.
+    keep : bool, default=False
+        Keep a temporary folder.
+    log : callable, default=print
+        Progress messages.
+
+    Returns
+    -------
+    result : dict
+        The child's ``baseline_mb``, ``peak_mb``, ``returned_mb``, ``seconds``,
+        plus ``on_disk_mb``, ``write_seconds`` and ``ratio`` (peak increase /
+        returned arrays).
+    """
+    temporary = folder is None
+    folder = Path(tempfile.mkdtemp(prefix="nmedt_bench_")) if temporary else Path(folder)
+    try:
+        log(f"writing 10 songs ({fmt}, scale {scale:g}) to {folder}")
+        t0 = time.perf_counter()
+        write_files(folder, scale, fmt)
+        write_seconds = time.perf_counter() - t0
+        log(f"  written in {write_seconds:.0f} s")
+        on_disk = sum(p.stat().st_size for p in folder.glob("song*_Imputed.mat")) / 2**20
+        res = measure(folder, method)
+    finally:
+        if temporary and not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    increase = res["peak_mb"] - res["baseline_mb"]
+    return dict(
+        res, on_disk_mb=on_disk, write_seconds=write_seconds, ratio=increase / res["returned_mb"]
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the real length")
@@ -118,25 +165,16 @@ def main(argv=None):
     parser.add_argument("--keep", action="store_true", help="keep the files")
     args = parser.parse_args(argv)
 
-    folder = args.dir or Path(tempfile.mkdtemp(prefix="nmedt_bench_"))
-    try:
-        print(f"writing 10 songs ({args.format}, scale {args.scale:g}) to {folder}", flush=True)
-        t0 = time.perf_counter()
-        write_files(folder, args.scale, args.format)
-        print(f"  written in {time.perf_counter() - t0:.0f} s", flush=True)
-        on_disk = sum(p.stat().st_size for p in folder.glob("song*_Imputed.mat")) / 2**20
-        res = measure(folder, args.method)
-        increase = res["peak_mb"] - res["baseline_mb"]
-        print(
-            f"{args.method} | files {on_disk:.0f} MiB ({args.format}) | returned X "
-            f"{res['returned_mb']:.0f} MiB | RSS baseline {res['baseline_mb']:.0f} MiB, peak "
-            f"{res['peak_mb']:.0f} MiB | peak increase / returned = "
-            f"{increase / res['returned_mb']:.3f} (target <= 1.3) | peak / returned = "
-            f"{res['peak_mb'] / res['returned_mb']:.3f} | {res['seconds']:.1f} s"
-        )
-    finally:
-        if not args.keep and args.dir is None:
-            shutil.rmtree(folder, ignore_errors=True)
+    res = run_loading(
+        args.scale, args.format, args.method, args.dir, args.keep, lambda m: print(m, flush=True)
+    )
+    print(
+        f"{args.method} | files {res['on_disk_mb']:.0f} MiB ({args.format}) | returned X "
+        f"{res['returned_mb']:.0f} MiB | RSS baseline {res['baseline_mb']:.0f} MiB, peak "
+        f"{res['peak_mb']:.0f} MiB | peak increase / returned = "
+        f"{res['ratio']:.3f} (target <= 1.3) | peak / returned = "
+        f"{res['peak_mb'] / res['returned_mb']:.3f} | {res['seconds']:.1f} s"
+    )
 
 
 if __name__ == "__main__":

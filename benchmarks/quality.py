@@ -20,26 +20,32 @@ Usage::
 
     python benchmarks/quality.py --quick            # CPU, minutes
     python benchmarks/quality.py --device cuda      # the full configuration
+
+Each row of the CSV names the device (e.g. ``CUDA NVIDIA H100 80GB HBM3``). CPU
+results go between ``<!-- quality -->`` markers, CUDA ones between
+``<!-- quality-cuda -->`` markers, so neither overwrites the other. A run
+stopped by SIGTERM (``timeout``) or Ctrl-C keeps and writes the models finished
+so far, and says so in the header.
 """
 
 import argparse
 import datetime
-import os
-import platform
+import signal
 import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_doc.py
+
 import numpy as np
 import pandas as pd
+from _doc import DOC, device_label, machine_label, write_doc  # noqa: E402, F401
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
 import sk_eeg2music
 from sk_eeg2music import MeanSpectrumBaseline, ShuffledPairs, SubjectTimeSplit, make_simulated
 from sk_eeg2music.evaluation import cross_validate_reconstruction, summarize
 from sk_eeg2music.pipelines import make_gan_pipeline, make_linear_pipeline
-
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
 class WithinSubjectTimeSplit:
@@ -64,7 +70,7 @@ class WithinSubjectTimeSplit:
 
 def models(sfreq, epochs, device, seed):
     gan = dict(max_epochs=epochs, random_state=seed, verbose=0, device=device)
-    if device == "cuda":
+    if str(device).startswith("cuda"):
         gan["preset"] = "gpu"
     return {
         "GAN": lambda: make_gan_pipeline(sfreq, **gan),
@@ -108,17 +114,6 @@ def markdown(summary):
     return "\n".join(lines)
 
 
-def write_doc(text, marker="quality"):
-    start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
-    doc = DOC.read_text() if DOC.exists() else ""
-    block = f"{start}\n{text}\n{end}"
-    if start in doc and end in doc:
-        doc = doc[: doc.index(start)] + block + doc[doc.index(end) + len(end) :]
-    else:
-        doc = doc.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(doc)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small CPU configuration")
@@ -131,33 +126,46 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--csv", type=Path, default=Path("benchmarks/quality.csv"))
-    parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument("--doc", type=Path, default=DOC, help="markdown file to update")
+    parser.add_argument("--no-doc", action="store_true", help="do not update the markdown")
     args = parser.parse_args(argv)
     n_subjects = args.n_subjects or (4 if args.quick else 8)
     epochs = args.epochs or (8 if args.quick else 60)
     max_folds = args.max_folds or (2 if args.quick else None)
     t_start = time.perf_counter()
-    rows = []
-    for kind in args.kinds:
-        data = make_simulated(
-            kind, n_subjects=n_subjects, segment_seconds=3.0, random_state=args.seed
-        )
-        print(data, file=sys.stderr)
-        all_models = models(data.sfreq, epochs, args.device, args.seed)
-        for split_name, cv in splits(n_subjects, args.seed).items():
-            if split_name not in args.splits:
-                continue
-            for name, factory in all_models.items():
-                if args.models and name not in args.models:
-                    continue
-                s = cross_validate_reconstruction(
-                    factory(), data, cv, model=name, split=split_name, max_folds=max_folds
-                )
-                s["data"] = f"simulated {kind}"
-                rows.append(s)
-                print(summarize(s).to_string(), file=sys.stderr)
-    scores = pd.concat(rows, ignore_index=True)
+    label = device_label(args.device)
+    # ``timeout`` sends SIGTERM: stop like Ctrl-C and write what was finished.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    rows, stopped = [], None
     args.csv.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        for kind in args.kinds:
+            data = make_simulated(
+                kind, n_subjects=n_subjects, segment_seconds=3.0, random_state=args.seed
+            )
+            print(data, file=sys.stderr)
+            all_models = models(data.sfreq, epochs, args.device, args.seed)
+            for split_name, cv in splits(n_subjects, args.seed).items():
+                if split_name not in args.splits:
+                    continue
+                for name, factory in all_models.items():
+                    if args.models and name not in args.models:
+                        continue
+                    s = cross_validate_reconstruction(
+                        factory(), data, cv, model=name, split=split_name, max_folds=max_folds
+                    )
+                    s["data"] = f"simulated {kind}"
+                    s["device"] = label
+                    rows.append(s)
+                    pd.concat(rows, ignore_index=True).to_csv(args.csv, index=False)
+                    print(summarize(s).to_string(), file=sys.stderr)
+    except KeyboardInterrupt:
+        stopped = len(rows)
+        print(f"stopped: writing the {stopped} finished model runs", file=sys.stderr)
+    if not rows:
+        print("no model finished; nothing written", file=sys.stderr)
+        return 1
+    scores = pd.concat(rows, ignore_index=True)
     scores.to_csv(args.csv, index=False)
     summary = pd.concat(
         [summarize(g).assign(data=d) for d, g in scores.groupby("data", sort=False)],
@@ -166,16 +174,20 @@ def main(argv=None):
     elapsed = time.perf_counter() - t_start
     header = (
         f"Command: `python benchmarks/quality.py {' '.join(argv or sys.argv[1:])}` — "
-        f"{datetime.date.today()}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, device {args.device}, sk_eeg2music {sk_eeg2music.__version__}, "
+        f"{datetime.date.today()}, {label}, {machine_label()}, "
+        f"sk_eeg2music {sk_eeg2music.__version__}, "
         f"{n_subjects} subjects, 3-s segments, GAN {epochs} epochs, "
         f"{max_folds or 'all'} folds per split, {elapsed / 60:.1f} min."
     )
+    if stopped is not None:
+        header += f" Stopped early (time limit): {stopped} (split, model) runs finished."
     table = markdown(summary)
     print(header + "\n\n" + table)
     if not args.no_doc:
-        write_doc(header + "\n\n" + table)
+        marker = "quality" if args.device == "cpu" else f"quality-{args.device.split(':')[0]}"
+        write_doc(header + "\n\n" + table, marker=marker, path=args.doc)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
