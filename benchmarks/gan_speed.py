@@ -70,7 +70,7 @@ def plain_torch_epoch(net, X, y):
         with torch.no_grad():
             aux_target = crit.aux_target(yb)
         z = G.decoder_input_from(features, aux)
-        teach = torch.rand(len(z)) < net.teacher_forcing
+        teach = torch.rand(len(z), device=z.device) < net.teacher_forcing
         z = torch.where(teach[:, None, None], aux_target, z)
         z, y_crop = random_crops(z, yb, net.factor_, net._crop())
         y_fake = G.decode(z)
