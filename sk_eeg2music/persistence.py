@@ -681,14 +681,15 @@ def check_channels(model, ch_names):
     >>> X = 1e-5 * rng.standard_normal((6, 4, 64)).astype(np.float32)
     >>> y = rng.standard_normal((6, 8000)).astype(np.float32)
     >>> tmp = tempfile.TemporaryDirectory()
-    >>> path = save_model(MeanSpectrumBaseline(sfreq=64.0).fit(X, y),
-    ...                   Path(tmp.name) / "baseline.safetensors", ch_names=["Fz", "Cz", "Pz", "Oz"])
+    >>> baseline = MeanSpectrumBaseline(sfreq=64.0).fit(X, y)
+    >>> path = save_model(baseline, Path(tmp.name) / "baseline.safetensors",
+    ...                   ch_names=["Fz", "Cz", "Pz", "Oz"])
     >>> check_channels(path, ["Fz", "Cz", "Pz", "Oz"])
     ['Fz', 'Cz', 'Pz', 'Oz']
     >>> check_channels(path, ["Cz", "Fz", "Pz", "Oz"])
     Traceback (most recent call last):
         ...
-    ValueError: the EEG's channels differ from the model's training channels (same channels in another order)...
+    ValueError: the EEG's channels differ ... (same channels in another order)...
     >>> tmp.cleanup()
     """
     meta = model if isinstance(model, dict) else model_info(model)
