@@ -172,9 +172,15 @@ class SubjectTimeSplit(BaseCrossValidator):
     def get_n_splits(self, X=None, y=None, groups=None, segment=None):
         """Number of folds.
 
+        Parameters
+        ----------
+        X, y, groups, segment : object, default=None
+            Ignored; present for API compatibility.
+
         Returns
         -------
         n_splits : int
+            ``self.n_splits``.
         """
         return self.n_splits
 
@@ -184,12 +190,13 @@ class SubjectTimeSplit(BaseCrossValidator):
         Parameters
         ----------
         X : array-like, shape (n_trials, ...)
-        y : array-like | None
+        y : array-like | None, default=None
             Ignored.
-        groups : array-like, shape (n_trials,)
-            Subject of each trial.
-        segment : array-like, shape (n_trials,)
-            Segment index or ``segment_id`` of each trial.
+        groups : array-like, shape (n_trials,), default=None
+            Subject of each trial (required despite the default).
+        segment : array-like, shape (n_trials,), default=None
+            Segment index or ``segment_id`` of each trial (required despite the
+            default).
 
         Yields
         ------

@@ -33,9 +33,9 @@ class EEGMusicData:
         Audio sampling rate (Hz); ``audio_sfreq / sfreq`` is an integer.
     info : mne.Info
         Channel names, types and montage.
-    description : dict
+    description : dict, default={}
         Free-form provenance (dataset name, files read, simulator settings).
-    ground_truth : dict
+    ground_truth : dict, default={}
         Simulator only: the known generative parameters (TRF kernels, dipoles).
 
     Examples
@@ -123,7 +123,7 @@ class EEGMusicData:
 
         Parameters
         ----------
-        mask : array-like of bool, shape (n_trials,) | array-like of int | None
+        mask : array-like of bool, shape (n_trials,) | array-like of int | None, default=None
             Trials to keep.
         **criteria : str | list of str
             Keep trials whose field (``subject``, ``stimulus``, ``condition``,

@@ -199,7 +199,7 @@ class MeanSpectrumBaseline(RegressorMixin, BaseEstimator):
         ----------
         X : array-like, shape (n_trials, n_channels, n_times)
         y : array-like, shape (n_trials, n_times * ``factor_``)
-        sample_weight : None
+        sample_weight : None, default=None
             Ignored.
 
         Returns

@@ -962,7 +962,7 @@ class LinearDecoder(RegressorMixin, BaseEstimator):
         ----------
         X : array-like, shape (n_trials, n_channels, n_times)
         y : array-like, shape (n_trials, n_audio)
-        sample_weight : None
+        sample_weight : None, default=None
             Not supported; present for scikit-learn's signature.
 
         Returns
