@@ -41,7 +41,7 @@ class EEGMusicData:
     Examples
     --------
     >>> from sk_eeg2music import make_simulated
-    >>> data = make_simulated(kind="mos", n_subjects=2, segment_seconds=4.0)
+    >>> data = make_simulated(kind="mos", n_subjects=2, segment_seconds=4.0, stimuli=["chor-019"])
     >>> data.X.shape[1:], data.y.shape[1] // data.X.shape[2]
     ((64, 256), 250)
     """
