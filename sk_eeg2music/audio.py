@@ -21,13 +21,23 @@ def frame_envelope(y, hop_length, power=0.5):
     hop_length : int
         Audio samples per envelope frame (``audio_sfreq / sfreq`` gives an envelope
         at the EEG rate).
-    power : float
+    power : float, default=0.5
         Compression exponent applied to the frame RMS (0.5 is close to the loudness
         compression used for envelope decoding; 1.0 gives the plain RMS).
 
     Returns
     -------
     env : ndarray, shape (..., n_audio // hop_length)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.audio import frame_envelope
+    >>> y = np.random.default_rng(0).standard_normal((2, 8000)).astype(np.float32)
+    >>> frame_envelope(y, hop_length=125).shape  # 8 kHz audio -> 64 Hz envelope
+    (2, 64)
+    >>> frame_envelope(np.full((1, 250), 4.0), hop_length=125, power=1.0)  # plain RMS
+    array([[4., 4.]])
     """
     y = np.asarray(y)
     hop_length = int(hop_length)
@@ -50,15 +60,24 @@ def mel_params(audio_sfreq, hop_length, n_mels=None, fmin=30.0, fmax=None):
         Audio rate (Hz).
     hop_length : int
         Hop in audio samples.
-    n_mels : int | None
+    n_mels : int | None, default=None
         Number of mel bands; ``None`` gives 32 bands.
-    fmin, fmax : float | None
-        Band edges (Hz); ``fmax=None`` is Nyquist.
+    fmin : float, default=30.0
+        Lower edge of the lowest band (Hz).
+    fmax : float | None, default=None
+        Upper edge of the highest band (Hz); ``None`` is Nyquist.
 
     Returns
     -------
     params : dict
         Keyword arguments for :func:`librosa.feature.melspectrogram`.
+
+    Examples
+    --------
+    >>> from sk_eeg2music.audio import mel_params
+    >>> params = mel_params(8000, hop_length=125)
+    >>> params["n_fft"], params["n_mels"], params["fmax"]
+    (256, 32, 4000.0)
     """
     audio_sfreq = check_sfreq(audio_sfreq, "audio_sfreq")
     hop_length = int(hop_length)
@@ -89,17 +108,28 @@ def log_mel_spectrogram(y, audio_sfreq, hop_length, n_mels=None, fmin=30.0, fmax
         Audio rate (Hz).
     hop_length : int
         Hop in audio samples; ``audio_sfreq / sfreq`` gives one frame per EEG sample.
-    n_mels : int | None
-        Number of mel bands (default 32).
-    fmin, fmax : float | None
-        Band edges (Hz).
-    eps : float
+    n_mels : int | None, default=None
+        Number of mel bands; ``None`` gives 32 bands.
+    fmin : float, default=30.0
+        Lower edge of the lowest band (Hz).
+    fmax : float | None, default=None
+        Upper edge of the highest band (Hz); ``None`` is Nyquist.
+    eps : float, default=1e-8
         Floor added to the power before the log.
 
     Returns
     -------
     logmel : ndarray, shape (..., n_mels, n_audio // hop_length)
         Natural log of the Slaney-normalised mel power.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.audio import log_mel_spectrogram
+    >>> y = np.random.default_rng(0).standard_normal((2, 8000))
+    >>> logmel = log_mel_spectrogram(y, audio_sfreq=8000, hop_length=125)
+    >>> logmel.shape, logmel.dtype  # one frame per 64 Hz EEG sample
+    ((2, 32, 64), dtype('float32'))
     """
     y = np.asarray(y, dtype=np.float32)
     params = mel_params(audio_sfreq, hop_length, n_mels, fmin, fmax)

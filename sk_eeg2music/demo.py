@@ -64,6 +64,15 @@ def demo_models(sfreq, epochs, seed):
     Returns
     -------
     models : dict of str -> estimator
+        Display name to unfitted pipeline; every pipeline maps EEG
+        ``(n_trials, n_channels, n_times)`` to waveforms ``(n_trials, n_audio)``.
+
+    Examples
+    --------
+    >>> from sk_eeg2music.demo import demo_models
+    >>> list(demo_models(sfreq=64.0, epochs=1, seed=0))  # doctest: +NORMALIZE_WHITESPACE
+    ['GAN (EEG2MusicGAN)', 'Linear decoder (mel)', 'Shuffled-pairs GAN (null control)',
+     'Mean-spectrum baseline (no EEG)']
     """
     gan = dict(max_epochs=epochs, random_state=seed, verbose=0, warmup_epochs=max(1, epochs // 3))
     return {
@@ -122,16 +131,21 @@ def run_demo(
     ----------
     out : str | Path
         Output folder (written atomically).
-    kind : {"mos", "nmedt"}
-    n_subjects : int
-    segment_seconds : float
-    audio_sfreq : int
-    n_folds : int | None
+    kind : {"mos", "nmedt"}, default="mos"
+        Which simulated dataset (see :func:`~sk_eeg2music.make_simulated`).
+    n_subjects : int, default=4
+        Simulated subjects.
+    segment_seconds : float, default=4.0
+        Trial length (s).
+    audio_sfreq : int, default=16000
+        Audio rate (Hz) of the simulated music and of the report's clips.
+    n_folds : int | None, default=2
         Leave-one-subject-out folds to run (the first ``n_folds`` subjects
         held out); ``None`` runs all.
-    epochs : int
+    epochs : int, default=8
         GAN training epochs per fold.
-    seed : int
+    seed : int, default=0
+        Seeds the simulation, the GAN and the shuffled pairing.
 
     Returns
     -------
@@ -139,6 +153,15 @@ def run_demo(
         Path of ``report.html``.
     summary : pandas.DataFrame
         Mean ± 95 % CI over folds per model and condition.
+
+    Examples
+    --------
+    Trains a GAN per fold (minutes on a CPU); the command line runs the same
+    with ``eeg2music demo --out demo_output``.
+
+    >>> from sk_eeg2music.demo import run_demo
+    >>> report, summary = run_demo("demo_output", audio_sfreq=8000,
+    ...                            segment_seconds=2.0)  # doctest: +SKIP
     """
     t0 = time.perf_counter()
     _log(f"simulating {kind} data for {n_subjects} subjects ...")

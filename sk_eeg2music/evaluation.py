@@ -37,6 +37,7 @@ def song_identification_accuracy(y_true, y_pred, stimulus, sfreq):
     Parameters
     ----------
     y_true, y_pred : ndarray, shape (n_trials, n_audio)
+        True and reconstructed waveforms.
     stimulus : ndarray of str, shape (n_trials,)
         Stimulus of each true trial.
     sfreq : float
@@ -48,6 +49,16 @@ def song_identification_accuracy(y_true, y_pred, stimulus, sfreq):
         Fraction of reconstructions whose most similar true segment
         (:func:`~sk_eeg2music.metrics.similarity_matrix`) belongs to their own
         stimulus. Chance is ``1 / n_stimuli`` when stimuli contribute equally.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.evaluation import song_identification_accuracy
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((4, 8000)).astype(np.float32)
+    >>> stimulus = np.array(["song-a", "song-a", "song-b", "song-b"])
+    >>> song_identification_accuracy(y, y[[1, 0, 3, 2]], stimulus, sfreq=8000)
+    1.0
     """
     stimulus = np.asarray(stimulus)
     sim = metrics.similarity_matrix(y_true, y_pred, sfreq)
@@ -60,10 +71,11 @@ def score_reconstructions(y_true, y_pred, sfreq, stimulus=None):
     Parameters
     ----------
     y_true, y_pred : ndarray, shape (n_trials, n_audio)
+        True and reconstructed waveforms.
     sfreq : float
         Audio rate (Hz).
-    stimulus : ndarray of str, shape (n_trials,) | None
-        Adds song-level identification when given.
+    stimulus : ndarray of str, shape (n_trials,) | None, default=None
+        Stimulus of each trial; adds song-level identification when given.
 
     Returns
     -------
@@ -72,6 +84,16 @@ def score_reconstructions(y_true, y_pred, sfreq, stimulus=None):
         distinct true segments), ``id_chance``, ``id_p`` (one-sided binomial),
         ``rank_acc``, ``n_trials``, ``n_segments`` and, with ``stimulus``,
         ``song_acc`` / ``song_chance``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.evaluation import score_reconstructions
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((4, 8000)).astype(np.float32)
+    >>> scores = score_reconstructions(y, y, sfreq=8000)
+    >>> scores["mel_r"], scores["id_acc"], scores["id_chance"], scores["n_segments"]
+    (1.0, 1.0, 0.25, 4)
     """
     out = {name: f(y_true, y_pred, sfreq=sfreq) for name, f in FOLD_METRICS.items()}
     n_distinct = len(np.unique(y_true, axis=0))
@@ -110,16 +132,39 @@ def fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test):
     Parameters
     ----------
     estimator : estimator or Pipeline
+        Left untouched: a clone is fitted.
     X_train : ndarray, shape (n_train, n_channels, n_times)
+        Training EEG.
     y_train : ndarray, shape (n_train, n_audio)
+        Training waveforms.
     groups_train : ndarray, shape (n_train,)
+        Subject of each training trial.
     X_test : ndarray, shape (n_test, n_channels, n_times)
+        EEG to reconstruct.
     groups_test : ndarray, shape (n_test,)
+        Subject of each test trial.
 
     Returns
     -------
     fitted : estimator
-    y_pred : ndarray, shape (n_test, n_audio)
+        The fitted clone.
+    y_pred : ndarray, shape (n_test, n_audio), float32
+        Reconstructions of the test trials.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music import MeanSpectrumBaseline
+    >>> from sk_eeg2music.evaluation import fit_predict
+    >>> rng = np.random.default_rng(0)
+    >>> X = 1e-5 * rng.standard_normal((6, 4, 64)).astype(np.float32)  # EEG at 64 Hz
+    >>> y = rng.standard_normal((6, 8000)).astype(np.float32)  # audio at 8 kHz
+    >>> groups = np.array([0, 0, 0, 1, 1, 1])
+    >>> fitted, y_pred = fit_predict(
+    ...     MeanSpectrumBaseline(sfreq=64.0), X[:3], y[:3], groups[:3], X[3:], groups[3:]
+    ... )
+    >>> y_pred.shape, y_pred.dtype
+    ((3, 8000), dtype('float32'))
     """
     est = clone(estimator)
     with sklearn.config_context(enable_metadata_routing=True):
@@ -165,10 +210,12 @@ def cross_validate_reconstruction(
         E.g. ``LeaveOneGroupOut()``, ``GroupKFold(5)``,
         :class:`~sk_eeg2music.SubjectTimeSplit` (receives ``segment``).
         Splits get ``groups=data.groups``.
-    model, split : str
-        Labels written into the result rows.
-    max_folds : int | None
-        Evaluate only the first ``max_folds`` folds (quick runs).
+    model : str, default="model"
+        Label of the pipeline, written into the result rows.
+    split : str, default="cv"
+        Label of the splitter, written into the result rows.
+    max_folds : int | None, default=None
+        Evaluate only the first ``max_folds`` folds (quick runs); ``None``: all.
     return_predictions : bool, default=False
         Also return the reconstructions of every test trial.
     progress : bool, default=True
@@ -183,6 +230,22 @@ def cross_validate_reconstruction(
     predictions : ndarray, shape (n_trials, n_audio)
         Only with ``return_predictions=True``: the reconstruction of each
         trial from the fold that held it out (NaN for trials never tested).
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import LeaveOneGroupOut
+    >>> from sk_eeg2music import MeanSpectrumBaseline, make_simulated
+    >>> from sk_eeg2music.evaluation import cross_validate_reconstruction
+    >>> data = make_simulated("mos", n_subjects=2, segment_seconds=2.0, audio_sfreq=8000,
+    ...                       stimulus_seconds=4.0, conditions=["listening"])
+    >>> scores = cross_validate_reconstruction(
+    ...     MeanSpectrumBaseline(sfreq=data.sfreq), data, LeaveOneGroupOut(),
+    ...     model="baseline", split="cross-subject", progress=False,
+    ... )
+    >>> scores[["fold", "condition", "test_subjects", "n_trials", "id_chance"]]
+       fold  condition test_subjects  n_trials  id_chance
+    0     0  listening        sub-01         8      0.125
+    1     1  listening        sub-02         8      0.125
     """
     y = data.require_y()
     folds = _split(cv, data)[: max_folds or None]
@@ -232,6 +295,21 @@ def summarize(scores, confidence=0.95):
         One row per (model, split, condition) with ``n_folds`` and, for each
         metric, ``<metric>`` (mean) and ``<metric>_ci`` (half-width; NaN with one
         fold).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sk_eeg2music.evaluation import summarize
+    >>> scores = pd.DataFrame({
+    ...     "model": "linear", "split": "cross-subject", "condition": "listening",
+    ...     "fold": [0, 1, 2], "mel_r": [0.1, 0.2, 0.3],
+    ... })
+    >>> summary = summarize(scores)
+    >>> summary[["model", "n_folds", "mel_r"]]
+        model  n_folds  mel_r
+    0  linear        3    0.2
+    >>> round(float(summary.loc[0, "mel_r_ci"]), 3)  # t(0.975, 2) * 0.1 / sqrt(3)
+    0.248
     """
     keys = ["model", "split", "condition"]
     numeric = [

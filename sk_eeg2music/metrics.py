@@ -188,6 +188,18 @@ def mel_correlation_per_trial(y_true, y_pred, sfreq, n_mels=_N_MELS, hop_length=
     Returns
     -------
     r : ndarray, shape (n_trials,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import mel_correlation_per_trial
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((4, 8000)).astype(np.float32)  # 4 trials of 1 s at 8 kHz
+    >>> mel_correlation_per_trial(y, y, sfreq=8000)
+    array([1., 1., 1., 1.])
+    >>> noisy = y + 0.5 * rng.standard_normal(y.shape).astype(np.float32)
+    >>> mel_correlation_per_trial(y, noisy, sfreq=8000).shape
+    (4,)
     """
     y_true, y_pred, sfreq = _check_pair(y_true, y_pred, sfreq)
     hop = _hop(sfreq, hop_length)
@@ -210,6 +222,16 @@ def mel_correlation(y_true, y_pred, sfreq, **kwargs):
     Returns
     -------
     r : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import mel_correlation
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((4, 8000)).astype(np.float32)
+    >>> noisy = y + 0.5 * rng.standard_normal(y.shape).astype(np.float32)
+    >>> round(mel_correlation(y, noisy, sfreq=8000), 2)
+    0.77
     """
     return _mean(mel_correlation_per_trial(y_true, y_pred, sfreq, **kwargs))
 
@@ -230,6 +252,15 @@ def envelope_correlation_per_trial(y_true, y_pred, sfreq, hop_length=None, power
     Returns
     -------
     r : ndarray, shape (n_trials,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import envelope_correlation_per_trial
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((2, 8000)) * np.linspace(0, 1, 8000)  # rising loudness
+    >>> envelope_correlation_per_trial(y, 2 * y, sfreq=8000).round(6)  # invariant to gain
+    array([1., 1.])
     """
     y_true, y_pred, sfreq = _check_pair(y_true, y_pred, sfreq)
     hop = _hop(sfreq, hop_length)
@@ -241,9 +272,27 @@ def envelope_correlation_per_trial(y_true, y_pred, sfreq, hop_length=None, power
 def envelope_correlation(y_true, y_pred, sfreq, **kwargs):
     """Mean over trials of :func:`envelope_correlation_per_trial`.
 
+    Parameters
+    ----------
+    y_true, y_pred : ndarray, shape (n_trials, n_audio)
+        True and reconstructed waveforms.
+    sfreq : float
+        Audio rate (Hz).
+    **kwargs
+        Passed to :func:`envelope_correlation_per_trial`.
+
     Returns
     -------
     r : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import envelope_correlation
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((2, 8000)) * np.linspace(0, 1, 8000)
+    >>> round(envelope_correlation(y, -y, sfreq=8000), 2)  # envelopes ignore the sign
+    1.0
     """
     return _mean(envelope_correlation_per_trial(y_true, y_pred, sfreq, **kwargs))
 
@@ -263,6 +312,14 @@ def waveform_correlation_per_trial(y_true, y_pred, sfreq):
     Returns
     -------
     r : ndarray, shape (n_trials,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import waveform_correlation_per_trial
+    >>> y = np.random.default_rng(0).standard_normal((2, 8000))
+    >>> waveform_correlation_per_trial(y, -y, sfreq=8000)
+    array([-1., -1.])
     """
     y_true, y_pred, _ = _check_pair(y_true, y_pred, sfreq)
     return _rowwise_pearson(y_true, y_pred)
@@ -271,9 +328,24 @@ def waveform_correlation_per_trial(y_true, y_pred, sfreq):
 def waveform_correlation(y_true, y_pred, sfreq):
     """Mean over trials of :func:`waveform_correlation_per_trial`.
 
+    Parameters
+    ----------
+    y_true, y_pred : ndarray, shape (n_trials, n_audio)
+        True and reconstructed waveforms.
+    sfreq : float
+        Audio rate (Hz).
+
     Returns
     -------
     r : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import waveform_correlation
+    >>> y = np.random.default_rng(0).standard_normal((2, 8000))
+    >>> round(waveform_correlation(y, 3 * y, sfreq=8000), 6)
+    1.0
     """
     return _mean(waveform_correlation_per_trial(y_true, y_pred, sfreq))
 
@@ -306,6 +378,15 @@ def mel_cepstral_distortion_per_trial(
     Returns
     -------
     mcd : ndarray, shape (n_trials,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import mel_cepstral_distortion_per_trial
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((3, 8000)).astype(np.float32)
+    >>> mel_cepstral_distortion_per_trial(y, y, sfreq=8000)
+    array([0., 0., 0.])
     """
     y_true, y_pred, sfreq = _check_pair(y_true, y_pred, sfreq)
     if not 1 <= int(n_mfcc) < n_mels:
@@ -320,9 +401,28 @@ def mel_cepstral_distortion_per_trial(
 def mel_cepstral_distortion(y_true, y_pred, sfreq, **kwargs):
     """Mean over trials of :func:`mel_cepstral_distortion_per_trial` (dB, lower is better).
 
+    Parameters
+    ----------
+    y_true, y_pred : ndarray, shape (n_trials, n_audio)
+        True and reconstructed waveforms.
+    sfreq : float
+        Audio rate (Hz).
+    **kwargs
+        Passed to :func:`mel_cepstral_distortion_per_trial`.
+
     Returns
     -------
     mcd : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import mel_cepstral_distortion
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((3, 8000)).astype(np.float32)
+    >>> noisy = y + 0.5 * rng.standard_normal(y.shape).astype(np.float32)
+    >>> mel_cepstral_distortion(y, noisy, sfreq=8000) > 0
+    True
     """
     return _mean(mel_cepstral_distortion_per_trial(y_true, y_pred, sfreq, **kwargs))
 
@@ -347,6 +447,15 @@ def log_spectral_distance_per_trial(y_true, y_pred, sfreq, hop_length=None, eps=
     Returns
     -------
     lsd : ndarray, shape (n_trials,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import log_spectral_distance_per_trial
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((3, 8000)).astype(np.float32)
+    >>> log_spectral_distance_per_trial(y, y, sfreq=8000)
+    array([0., 0., 0.])
     """
     y_true, y_pred, sfreq = _check_pair(y_true, y_pred, sfreq)
     hop = _hop(sfreq, hop_length)
@@ -367,9 +476,27 @@ def log_spectral_distance_per_trial(y_true, y_pred, sfreq, hop_length=None, eps=
 def log_spectral_distance(y_true, y_pred, sfreq, **kwargs):
     """Mean over trials of :func:`log_spectral_distance_per_trial` (dB, lower is better).
 
+    Parameters
+    ----------
+    y_true, y_pred : ndarray, shape (n_trials, n_audio)
+        True and reconstructed waveforms.
+    sfreq : float
+        Audio rate (Hz).
+    **kwargs
+        Passed to :func:`log_spectral_distance_per_trial`.
+
     Returns
     -------
     lsd : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import log_spectral_distance
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((3, 8000)).astype(np.float32)
+    >>> round(log_spectral_distance(y, 10 * y, sfreq=8000), 3)  # a 10x gain is 20 dB
+    20.0
     """
     return _mean(log_spectral_distance_per_trial(y_true, y_pred, sfreq, **kwargs))
 
@@ -392,6 +519,14 @@ def si_sdr_per_trial(y_true, y_pred, sfreq, eps=1e-8):
     Returns
     -------
     si_sdr : ndarray, shape (n_trials,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import si_sdr_per_trial
+    >>> y = np.random.default_rng(0).standard_normal((2, 8000)).astype(np.float32)
+    >>> si_sdr_per_trial(y, 0.5 * y, sfreq=8000).round(1)  # scale-invariant: the 80 dB ceiling
+    array([80., 80.])
     """
     y_true, y_pred, _ = _check_pair(y_true, y_pred, sfreq)
     # float32 arrays, float64 sums: exact enough, and identical inputs give a
@@ -410,9 +545,28 @@ def si_sdr_per_trial(y_true, y_pred, sfreq, eps=1e-8):
 def si_sdr(y_true, y_pred, sfreq, **kwargs):
     """Mean over trials of :func:`si_sdr_per_trial` (dB).
 
+    Parameters
+    ----------
+    y_true, y_pred : ndarray, shape (n_trials, n_audio)
+        True and reconstructed waveforms.
+    sfreq : float
+        Audio rate (Hz).
+    **kwargs
+        Passed to :func:`si_sdr_per_trial`.
+
     Returns
     -------
     si_sdr : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import si_sdr
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((2, 8000)).astype(np.float32)
+    >>> noise = rng.standard_normal(y.shape).astype(np.float32)
+    >>> round(si_sdr(y, y + noise, sfreq=8000))  # equal powers: about 0 dB
+    0
     """
     return _mean(si_sdr_per_trial(y_true, y_pred, sfreq, **kwargs))
 
@@ -440,6 +594,17 @@ def similarity_matrix(y_true, y_pred, sfreq, n_mels=_N_MELS, hop_length=None):
     -------
     S : ndarray, shape (n_trials, n_trials)
         Rows are reconstructions, columns true trials.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import similarity_matrix
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((4, 8000)).astype(np.float32)
+    >>> noisy = y + 0.5 * rng.standard_normal(y.shape).astype(np.float32)
+    >>> S = similarity_matrix(y, noisy, sfreq=8000)
+    >>> S.shape, S.argmax(axis=1)  # each reconstruction is closest to its own trial
+    ((4, 4), array([0, 1, 2, 3]))
     """
     y_true, y_pred, sfreq = _check_pair(y_true, y_pred, sfreq)
     hop = _hop(sfreq, hop_length)
@@ -505,6 +670,19 @@ def identification_accuracy_per_trial(
     -------
     hit : ndarray, shape (n_trials,)
         1 for a hit, 0 for a miss, in between for ties.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import identification_accuracy_per_trial
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((4, 8000)).astype(np.float32)
+    >>> noisy = y + 0.5 * rng.standard_normal(y.shape).astype(np.float32)
+    >>> identification_accuracy_per_trial(y, noisy, sfreq=8000)
+    array([1., 1., 1., 1.])
+    >>> silence = np.zeros_like(y)  # ties with every candidate: exactly chance
+    >>> identification_accuracy_per_trial(y, silence, sfreq=8000)
+    array([0.25, 0.25, 0.25, 0.25])
     """
     top_k = int(top_k)
     if top_k < 1:
@@ -520,9 +698,30 @@ def identification_accuracy(y_true, y_pred, sfreq, **kwargs):
     See :func:`identification_accuracy_per_trial`; the chance level is
     :func:`identification_chance`.
 
+    Parameters
+    ----------
+    y_true, y_pred : ndarray, shape (n_trials, n_audio)
+        True and reconstructed waveforms.
+    sfreq : float
+        Audio rate (Hz).
+    **kwargs
+        Passed to :func:`identification_accuracy_per_trial`.
+
     Returns
     -------
     accuracy : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import identification_accuracy
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((4, 8000)).astype(np.float32)
+    >>> noisy = y + 0.5 * rng.standard_normal(y.shape).astype(np.float32)
+    >>> identification_accuracy(y, noisy, sfreq=8000)
+    1.0
+    >>> identification_accuracy(y, noisy[::-1], sfreq=8000)  # mispaired
+    0.0
     """
     return _mean(identification_accuracy_per_trial(y_true, y_pred, sfreq, **kwargs))
 
@@ -544,6 +743,15 @@ def rank_accuracy_per_trial(y_true, y_pred, sfreq, n_mels=_N_MELS, hop_length=No
     Returns
     -------
     rank_accuracy : ndarray, shape (n_trials,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import rank_accuracy_per_trial
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((3, 8000)).astype(np.float32)
+    >>> rank_accuracy_per_trial(y, y, sfreq=8000)
+    array([1., 1., 1.])
     """
     scores, correct = _candidate_scores(y_true, y_pred, sfreq, n_mels, hop_length)
     above, ties = _rank_counts(scores, correct)
@@ -554,9 +762,27 @@ def rank_accuracy_per_trial(y_true, y_pred, sfreq, n_mels=_N_MELS, hop_length=No
 def rank_accuracy(y_true, y_pred, sfreq, **kwargs):
     """Mean over trials of :func:`rank_accuracy_per_trial` (chance 0.5).
 
+    Parameters
+    ----------
+    y_true, y_pred : ndarray, shape (n_trials, n_audio)
+        True and reconstructed waveforms.
+    sfreq : float
+        Audio rate (Hz).
+    **kwargs
+        Passed to :func:`rank_accuracy_per_trial`.
+
     Returns
     -------
     rank_accuracy : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import rank_accuracy
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((3, 8000)).astype(np.float32)
+    >>> rank_accuracy(y, np.zeros_like(y), sfreq=8000)  # silence: chance
+    0.5
     """
     return _mean(rank_accuracy_per_trial(y_true, y_pred, sfreq, **kwargs))
 
@@ -573,6 +799,16 @@ def identification_chance(y_true, top_k=1):
     -------
     chance : float
         ``min(top_k, n_distinct) / n_distinct``; rank accuracy's chance is 0.5.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import identification_chance
+    >>> y = np.random.default_rng(0).standard_normal((4, 800))
+    >>> identification_chance(y)
+    0.25
+    >>> identification_chance(np.concatenate([y, y]), top_k=2)  # repeats count once
+    0.5
     """
     first, _ = _unique_rows(check_audio(y_true, name="y_true"))
     return min(int(top_k), len(first)) / len(first)
@@ -600,6 +836,12 @@ def binomial_p_value(accuracy, n_trials, chance):
     Returns
     -------
     p : float
+
+    Examples
+    --------
+    >>> from sk_eeg2music.metrics import binomial_p_value
+    >>> round(binomial_p_value(0.5, n_trials=20, chance=0.25), 4)
+    0.0139
     """
     n_trials = int(n_trials)
     if n_trials < 1:
@@ -646,6 +888,19 @@ def permutation_p_value(
         ``(1 + #{null >= observed}) / (1 + n_permutations)``.
     null : ndarray, shape (n_permutations,)
         Only with ``return_null=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import permutation_p_value
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((6, 8000)).astype(np.float32)
+    >>> noisy = y + 0.5 * rng.standard_normal(y.shape).astype(np.float32)
+    >>> p, null = permutation_p_value(
+    ...     y, noisy, sfreq=8000, n_permutations=99, random_state=0, return_null=True
+    ... )
+    >>> p < 0.05, null.shape
+    (True, (99,))
     """
     if int(n_permutations) < 1:
         raise ValueError(f"n_permutations must be a positive integer; got {n_permutations}.")
@@ -682,6 +937,24 @@ def make_scorers(audio_sfreq):
         ``waveform_correlation``, ``neg_mel_cepstral_distortion``,
         ``neg_log_spectral_distance``, ``si_sdr``, ``identification_accuracy``,
         ``rank_accuracy``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music import MeanSpectrumBaseline
+    >>> from sk_eeg2music.metrics import make_scorers
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((6, 4, 64)).astype(np.float32)  # 1 s of EEG at 64 Hz
+    >>> y = rng.standard_normal((6, 8000)).astype(np.float32)  # 1 s of audio at 8 kHz
+    >>> scoring = make_scorers(audio_sfreq=8000)
+    >>> sorted(scoring)[:3]
+    ['envelope_correlation', 'identification_accuracy', 'mel_correlation']
+    >>> baseline = MeanSpectrumBaseline(sfreq=64.0).fit(X, y)
+    >>> -1 <= scoring["mel_correlation"](baseline, X, y) <= 1
+    True
+
+    ``cross_validate(estimator, X, y, scoring=scoring)`` then reports every metric
+    per fold from a single ``predict`` call.
     """
     from sklearn.metrics import make_scorer
 

@@ -78,6 +78,7 @@ def subject_time_folds(groups, segment, n_splits=5, random_state=None):
         Segment label of each trial: the segment index inside its stimulus, or a
         ``segment_id`` string (``"stimulus/segment"``).
     n_splits : int, default=5
+        Number of folds; at least that many distinct subjects and segments.
     random_state : int | numpy.random.RandomState | None, default=None
         Shuffles which subjects and segments form each fold; ``None`` keeps the
         sorted order.
@@ -89,6 +90,17 @@ def subject_time_folds(groups, segment, n_splits=5, random_state=None):
         and trains on the trials of the *other* subjects at the *other* segments;
         the remaining trials (test subjects at training segments, training
         subjects at test segments) are left out of that fold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.model_selection import subject_time_folds
+    >>> groups = np.repeat([0, 1, 2], 4)  # 3 subjects
+    >>> segment = np.tile([0, 1, 2, 3], 3)  # 4 segments each
+    >>> for train, test in subject_time_folds(groups, segment, n_splits=2):
+    ...     print(train, test)
+    [10 11] [0 1 4 5]
+    [0 1 4 5] [10 11]
     """
     if not isinstance(n_splits, numbers.Integral) or n_splits < 2:
         raise ValueError(f"n_splits must be an integer >= 2; got {n_splits!r}.")
@@ -160,9 +172,15 @@ class SubjectTimeSplit(BaseCrossValidator):
     def get_n_splits(self, X=None, y=None, groups=None, segment=None):
         """Number of folds.
 
+        Parameters
+        ----------
+        X, y, groups, segment : object, default=None
+            Ignored; present for API compatibility.
+
         Returns
         -------
         n_splits : int
+            ``self.n_splits``.
         """
         return self.n_splits
 
@@ -172,12 +190,13 @@ class SubjectTimeSplit(BaseCrossValidator):
         Parameters
         ----------
         X : array-like, shape (n_trials, ...)
-        y : array-like | None
+        y : array-like | None, default=None
             Ignored.
-        groups : array-like, shape (n_trials,)
-            Subject of each trial.
-        segment : array-like, shape (n_trials,)
-            Segment index or ``segment_id`` of each trial.
+        groups : array-like, shape (n_trials,), default=None
+            Subject of each trial (required despite the default).
+        segment : array-like, shape (n_trials,), default=None
+            Segment index or ``segment_id`` of each trial (required despite the
+            default).
 
         Yields
         ------
@@ -209,11 +228,20 @@ def class_avoiding_permutation(classes, random_state=None):
     ----------
     classes : ndarray, shape (n,)
         Class label of each item.
-    random_state : int | numpy.random.RandomState | None
+    random_state : int | numpy.random.RandomState | None, default=None
+        Seeds the shuffle.
 
     Returns
     -------
     perm : ndarray of int, shape (n,)
+
+    Examples
+    --------
+    >>> from sk_eeg2music.model_selection import class_avoiding_permutation
+    >>> classes = ["a", "a", "b", "b", "c", "c"]
+    >>> perm = class_avoiding_permutation(classes, random_state=0)
+    >>> sorted(perm.tolist()), any(classes[i] == classes[j] for i, j in enumerate(perm))
+    ([0, 1, 2, 3, 4, 5], False)
     """
     classes = np.asarray(classes)
     n = len(classes)
@@ -239,12 +267,24 @@ def music_classes(y, segment=None):
     Parameters
     ----------
     y : ndarray, shape (n_trials, ...)
-    segment : ndarray, shape (n_trials,) | None
+        Waveforms; bit-identical rows are the same music.
+    segment : ndarray, shape (n_trials,) | None, default=None
+        Segment label of each trial; ``None`` compares waveforms only.
 
     Returns
     -------
     classes : ndarray of int, shape (n_trials,)
         Connected components of "identical audio or identical segment label".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.model_selection import music_classes
+    >>> y = np.array([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
+    >>> music_classes(y)  # trials 0 and 1 carry the same waveform
+    array([0, 0, 1, 2])
+    >>> music_classes(y, segment=[0, 1, 1, 2])  # trial 2 shares trial 1's segment label
+    array([0, 0, 0, 1])
     """
     _, by_audio = _unique_rows(np.asarray(y))
     if segment is None:
@@ -312,6 +352,24 @@ class ShuffledPairs(MetaEstimatorMixin, BaseEstimator):
     estimator's ``fit`` (with metadata routing enabled, as that estimator
     requests it); ``segment`` is used by this class to forbid same-segment pairs
     (with routing enabled, request it with ``set_fit_request(segment=True)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music import LinearDecoder, ShuffledPairs
+    >>> rng = np.random.default_rng(0)
+    >>> X = 1e-5 * rng.standard_normal((8, 4, 64)).astype(np.float32)  # EEG at 64 Hz
+    >>> y = rng.standard_normal((8, 8000)).astype(np.float32)  # audio at 8 kHz
+    >>> decoder = LinearDecoder(target="envelope", sfreq=64.0, alphas=[1.0])
+    >>> null = ShuffledPairs(decoder, random_state=0).fit(X, y)
+    >>> null.n_same_music_, bool(np.all(null.permutation_ != np.arange(8)))
+    (0, True)
+    >>> null.predict(X).shape
+    (8, 8000)
+
+    Score it under the same split as ``decoder`` (e.g. with
+    :func:`~sk_eeg2music.evaluation.cross_validate_reconstruction`): the gap
+    between the two is what the EEG contributes.
     """
 
     def __init__(self, estimator=None, random_state=0):

@@ -525,6 +525,7 @@ def save_model(estimator, path, *, info=None, ch_names=None):
     Returns
     -------
     path : pathlib.Path
+        The written file.
 
     Raises
     ------
@@ -532,6 +533,23 @@ def save_model(estimator, path, *, info=None, ch_names=None):
         If the estimator is not fitted, holds something a model file cannot
         store without pickle (a lambda, a class from another package), or the
         channel names do not match the channel count seen in ``fit``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from sk_eeg2music import LinearDecoder, load_model, save_model
+    >>> rng = np.random.default_rng(0)
+    >>> X = 1e-5 * rng.standard_normal((6, 4, 64)).astype(np.float32)  # EEG at 64 Hz
+    >>> y = rng.standard_normal((6, 8000)).astype(np.float32)  # audio at 8 kHz
+    >>> dec = LinearDecoder(target="envelope", sfreq=64.0, alphas=[1.0]).fit(X, y)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = save_model(dec, Path(tmp.name) / "decoder.safetensors",
+    ...                   ch_names=["Fz", "Cz", "Pz", "Oz"])
+    >>> np.array_equal(load_model(path).predict(X), dec.predict(X))
+    True
+    >>> tmp.cleanup()
     """
     from safetensors.numpy import save
     from sklearn.utils.validation import check_is_fitted
@@ -604,6 +622,7 @@ def model_info(path):
     Parameters
     ----------
     path : str | path-like
+        A file written by :func:`save_model`.
 
     Returns
     -------
@@ -611,6 +630,24 @@ def model_info(path):
         ``package_version``, ``format_version``, ``estimator`` (class name),
         ``sfreq``, ``audio_sfreq``, ``n_channels``, ``ch_names`` (``None`` when
         unknown) and ``params`` (the top-level hyper-parameters as stored).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from sk_eeg2music import MeanSpectrumBaseline, save_model
+    >>> from sk_eeg2music.persistence import model_info
+    >>> rng = np.random.default_rng(0)
+    >>> X = 1e-5 * rng.standard_normal((6, 4, 64)).astype(np.float32)
+    >>> y = rng.standard_normal((6, 8000)).astype(np.float32)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = save_model(MeanSpectrumBaseline(sfreq=64.0).fit(X, y),
+    ...                   Path(tmp.name) / "baseline.safetensors")
+    >>> info = model_info(path)
+    >>> info["estimator"], info["sfreq"], info["n_channels"], info["ch_names"]
+    ('MeanSpectrumBaseline', 64.0, 4, None)
+    >>> tmp.cleanup()
     """
     meta, _ = _read(path)
     out = {k: v for k, v in meta.items() if k not in ("tree", "checksum")}
@@ -636,6 +673,28 @@ def check_channels(model, ch_names):
     Notes
     -----
     If the file stores no names, only the count is checked (and a warning says so).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from sk_eeg2music import MeanSpectrumBaseline, save_model
+    >>> from sk_eeg2music.persistence import check_channels
+    >>> rng = np.random.default_rng(0)
+    >>> X = 1e-5 * rng.standard_normal((6, 4, 64)).astype(np.float32)
+    >>> y = rng.standard_normal((6, 8000)).astype(np.float32)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> baseline = MeanSpectrumBaseline(sfreq=64.0).fit(X, y)
+    >>> path = save_model(baseline, Path(tmp.name) / "baseline.safetensors",
+    ...                   ch_names=["Fz", "Cz", "Pz", "Oz"])
+    >>> check_channels(path, ["Fz", "Cz", "Pz", "Oz"])
+    ['Fz', 'Cz', 'Pz', 'Oz']
+    >>> check_channels(path, ["Cz", "Fz", "Pz", "Oz"])
+    Traceback (most recent call last):
+        ...
+    ValueError: the EEG's channels differ ... (same channels in another order)...
+    >>> tmp.cleanup()
     """
     meta = model if isinstance(model, dict) else model_info(model)
     names = _channel_names(ch_names)
@@ -677,6 +736,7 @@ def load_model(path, *, ch_names=None, device=None):
     Parameters
     ----------
     path : str | path-like
+        A file written by :func:`save_model`.
     ch_names : list of str | mne.Info | mne.io.Raw | mne.Epochs | None, default=None
         Channels of the EEG the model will decode; checked with
         :func:`check_channels` before anything is built.
@@ -695,6 +755,24 @@ def load_model(path, *, ch_names=None, device=None):
         If the file is corrupted or truncated, was written by an incompatible
         version, names a class outside :data:`ALLOWED_MODULES`, or ``ch_names``
         differ from the training channels.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from sk_eeg2music import LinearDecoder, load_model, save_model
+    >>> rng = np.random.default_rng(0)
+    >>> X = 1e-5 * rng.standard_normal((6, 4, 64)).astype(np.float32)  # EEG at 64 Hz
+    >>> y = rng.standard_normal((6, 8000)).astype(np.float32)  # audio at 8 kHz
+    >>> dec = LinearDecoder(target="envelope", sfreq=64.0, alphas=[1.0]).fit(X, y)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = save_model(dec, Path(tmp.name) / "decoder.safetensors",
+    ...                   ch_names=["Fz", "Cz", "Pz", "Oz"])
+    >>> loaded = load_model(path, ch_names=["Fz", "Cz", "Pz", "Oz"], device="cpu")
+    >>> type(loaded).__name__, loaded.coef_.shape  # (n_targets, n_channels, n_lags)
+    ('LinearDecoder', (1, 4, 17))
+    >>> tmp.cleanup()
     """
     from safetensors import SafetensorError
     from safetensors.numpy import load

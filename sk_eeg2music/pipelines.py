@@ -26,7 +26,7 @@ def make_preprocessing(sfreq, l_freq=1.0, h_freq=None, clip=20.0, align=True):
         High-pass edge (Hz). MNE's default transition band makes the filter
         ``3.3 / l_freq`` seconds long: keep trials longer than that, or filter
         the continuous recording before cutting it into trials.
-    h_freq : float | None
+    h_freq : float | None, default=None
         Low-pass edge (Hz); ``None`` uses ``min(30, 0.45 * sfreq)``.
     clip : float | None, default=20.0
         Clamp at this many robust standard deviations (``None``: no clipping).
@@ -36,6 +36,19 @@ def make_preprocessing(sfreq, l_freq=1.0, h_freq=None, clip=20.0, align=True):
     Returns
     -------
     steps : list of (str, transformer)
+        ``filter``, ``scale`` and, if enabled, ``clip`` and ``align``; each
+        transformer maps ``(n_trials, n_channels, n_times)`` to the same shape.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import Pipeline
+    >>> from sk_eeg2music.pipelines import make_preprocessing
+    >>> steps = make_preprocessing(sfreq=64.0)
+    >>> [name for name, _ in steps]
+    ['filter', 'scale', 'clip', 'align']
+    >>> steps[0][1].h_freq  # min(30, 0.45 * sfreq)
+    28.8
+    >>> front_end = Pipeline(make_preprocessing(sfreq=64.0, clip=None, align=False))
     """
     h_freq = min(30.0, 0.45 * sfreq) if h_freq is None else h_freq
     steps = [
@@ -61,7 +74,7 @@ def make_gan_pipeline(sfreq, *, preprocessing=None, **gan_params):
     ----------
     sfreq : float
         EEG rate (Hz), passed to the filter and the GAN.
-    preprocessing : dict | None
+    preprocessing : dict | None, default=None
         Keyword arguments of :func:`make_preprocessing`.
     **gan_params
         Parameters of :class:`~sk_eeg2music.EEG2MusicGAN` (``lambda_adv=0`` gives the
@@ -70,6 +83,15 @@ def make_gan_pipeline(sfreq, *, preprocessing=None, **gan_params):
     Returns
     -------
     pipe : sklearn.pipeline.Pipeline
+        Maps EEG ``(n_trials, n_channels, n_times)`` to waveforms
+        ``(n_trials, n_audio)``.
+
+    Examples
+    --------
+    >>> from sk_eeg2music.pipelines import make_gan_pipeline
+    >>> pipe = make_gan_pipeline(64.0, preset="tiny", max_epochs=1, preprocessing={"align": False})
+    >>> [name for name, _ in pipe.steps]
+    ['filter', 'scale', 'clip', 'gan']
     """
     gan = EEG2MusicGAN(sfreq=sfreq, **gan_params)
     return Pipeline([*make_preprocessing(sfreq, **(preprocessing or {})), ("gan", gan)])
@@ -86,7 +108,8 @@ def make_linear_pipeline(sfreq, *, target="mel", preprocessing=None, **linear_pa
     sfreq : float
         EEG rate (Hz).
     target : {"mel", "envelope"}, default="mel"
-    preprocessing : dict | None
+        What the decoder reconstructs (see :class:`~sk_eeg2music.LinearDecoder`).
+    preprocessing : dict | None, default=None
         Keyword arguments of :func:`make_preprocessing`.
     **linear_params
         Parameters of :class:`~sk_eeg2music.LinearDecoder`.
@@ -94,6 +117,22 @@ def make_linear_pipeline(sfreq, *, target="mel", preprocessing=None, **linear_pa
     Returns
     -------
     pipe : sklearn.pipeline.Pipeline
+        Maps EEG ``(n_trials, n_channels, n_times)`` to waveforms
+        ``(n_trials, n_audio)``.
+
+    Examples
+    --------
+    >>> import sklearn
+    >>> from sk_eeg2music.pipelines import make_linear_pipeline
+    >>> pipe = make_linear_pipeline(64.0, target="envelope", alphas=[1.0, 100.0])
+    >>> [name for name, _ in pipe.steps]
+    ['filter', 'scale', 'clip', 'align', 'linear']
+
+    With routing on, ``pipe.fit(X, y, groups=subject)`` aligns each training
+    subject and picks the penalty by an inner CV grouped by subject:
+
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     pipe.fit(X, y, groups=subject)  # doctest: +SKIP
     """
     decoder = LinearDecoder(target=target, sfreq=sfreq, **linear_params)
     with sklearn.config_context(enable_metadata_routing=True):

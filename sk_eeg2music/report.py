@@ -44,7 +44,25 @@ _CONDITION_ORDER = ("listening", "imagery")
 
 
 class OutputDirError(OSError):
-    """The output folder cannot be written (not writable, not a folder, not ours)."""
+    """The output folder cannot be written (not writable, not a folder, not ours).
+
+    Raised by :func:`check_output_dir`, :func:`atomic_output_dir` and
+    :func:`write_report` before anything is written; its message says what to do.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sk_eeg2music.report import OutputDirError, check_output_dir
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> _ = (Path(tmp.name) / "notes.txt").write_text("not ours")
+    >>> try:
+    ...     check_output_dir(tmp.name)  # a folder this package did not write
+    ... except OutputDirError:
+    ...     print("refused")
+    refused
+    >>> tmp.cleanup()
+    """
 
 
 def _check_clip(audio, name):
@@ -87,6 +105,22 @@ def write_wav(path, audio, sfreq, normalize=True, peak=0.9):
     Returns
     -------
     path : Path
+        The written WAV file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> from sk_eeg2music.report import write_wav
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> tone = np.sin(2 * np.pi * 440 * np.arange(8000) / 8000)  # 1 s at 8 kHz
+    >>> path = write_wav(Path(tmp.name) / "tone.wav", tone, sfreq=8000)
+    >>> audio, rate = sf.read(path)
+    >>> audio.shape, rate, round(float(np.abs(audio).max()), 2)
+    ((8000,), 8000, 0.9)
+    >>> tmp.cleanup()
     """
     import soundfile as sf
 
@@ -120,12 +154,26 @@ def plot_log_mel(path, audio, sfreq, n_mels=64, hop_seconds=0.008, top_db=80.0, 
     top_db : float, default=80.0
         Dynamic range shown below the loudest bin, so the silence floor of one
         clip does not set the colours of another.
-    title : str | None
+    title : str | None, default=None
         Optional title drawn above the image.
 
     Returns
     -------
     path : Path
+        The written PNG file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from sk_eeg2music.report import plot_log_mel
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> noise = np.random.default_rng(0).standard_normal(8000)
+    >>> path = plot_log_mel(Path(tmp.name) / "noise.png", noise, sfreq=8000, title="noise")
+    >>> path.read_bytes()[1:4]
+    b'PNG'
+    >>> tmp.cleanup()
     """
     # The object-oriented API with an Agg canvas: no pyplot global state and no
     # dependency on the user's interactive backend.
@@ -173,6 +221,7 @@ def check_output_dir(out_dir):
     Parameters
     ----------
     out_dir : str | Path
+        The folder about to be written.
 
     Returns
     -------
@@ -183,6 +232,17 @@ def check_output_dir(out_dir):
     ------
     OutputDirError
         With a message that says what is wrong and what to do.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sk_eeg2music.report import check_output_dir
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> out = check_output_dir(Path(tmp.name) / "new" / "report")  # missing: accepted
+    >>> out.is_absolute(), out.exists()  # nothing is created
+    (True, False)
+    >>> tmp.cleanup()
     """
     out = Path(out_dir).expanduser().resolve()
     if out.parent == out:
@@ -237,6 +297,21 @@ def atomic_output_dir(out_dir):
     ------
     OutputDirError
         If ``out_dir`` cannot be written (raised before the block runs).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sk_eeg2music.report import atomic_output_dir
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> out = Path(tmp.name) / "run"
+    >>> with atomic_output_dir(out) as staging:
+    ...     _ = (staging / "result.txt").write_text("done")
+    ...     print(out.exists())  # not in place until the block succeeds
+    False
+    >>> (out / "result.txt").read_text()
+    'done'
+    >>> tmp.cleanup()
     """
     out = check_output_dir(out_dir)
     try:
@@ -504,7 +579,7 @@ def write_report(
     split_description : str, default=""
         How train and test data were separated (shown above the table and
         saved in ``metrics.json``).
-    meta : dict | None
+    meta : dict | None, default=None
         Extra ``name: value`` facts shown with the split (data, seeds, ...).
     notes : sequence of str, default=()
         Highlighted remarks shown at the top of the page.
@@ -522,6 +597,28 @@ def write_report(
         If ``out_dir`` cannot be written.
     ValueError
         On malformed items or metrics.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from sk_eeg2music import write_report
+    >>> rng = np.random.default_rng(0)
+    >>> original = rng.standard_normal(8000)  # 1 s at 8 kHz
+    >>> noisy = original + rng.standard_normal(8000)
+    >>> items = [{
+    ...     "stimulus": "chor-019", "segment": 0, "condition": "listening",
+    ...     "original": original,
+    ...     "reconstructions": [{"label": "noisy copy", "audio": noisy}],
+    ... }]
+    >>> metrics = [{"model": "noisy copy", "condition": "listening", "mel_r": 0.5, "chance": 0.0}]
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> page = write_report(Path(tmp.name) / "report", items, metrics, sfreq=8000,
+    ...                     split_description="illustration only: no split")
+    >>> page.name, sorted(p.name for p in page.parent.iterdir() if not p.name.startswith("."))
+    ('report.html', ['audio', 'metrics.csv', 'metrics.json', 'report.html', 'spectrograms'])
+    >>> tmp.cleanup()
     """
     items = _check_items(items)
     sfreq = _check_int_rate(sfreq)

@@ -33,15 +33,15 @@ class EEGMusicData:
         Audio sampling rate (Hz); ``audio_sfreq / sfreq`` is an integer.
     info : mne.Info
         Channel names, types and montage.
-    description : dict
+    description : dict, default={}
         Free-form provenance (dataset name, files read, simulator settings).
-    ground_truth : dict
+    ground_truth : dict, default={}
         Simulator only: the known generative parameters (TRF kernels, dipoles).
 
     Examples
     --------
     >>> from sk_eeg2music import make_simulated
-    >>> data = make_simulated(kind="mos", n_subjects=2, segment_seconds=4.0)
+    >>> data = make_simulated(kind="mos", n_subjects=2, segment_seconds=4.0, stimuli=["chor-019"])
     >>> data.X.shape[1:], data.y.shape[1] // data.X.shape[2]
     ((64, 256), 250)
     """
@@ -123,7 +123,7 @@ class EEGMusicData:
 
         Parameters
         ----------
-        mask : array-like of bool, shape (n_trials,) | array-like of int | None
+        mask : array-like of bool, shape (n_trials,) | array-like of int | None, default=None
             Trials to keep.
         **criteria : str | list of str
             Keep trials whose field (``subject``, ``stimulus``, ``condition``,

@@ -156,6 +156,23 @@ def from_mne(
 
     Examples
     --------
+    A continuous recording with two onsets of the same 4 s tone:
+
+    >>> import mne
+    >>> import numpy as np
+    >>> from sk_eeg2music import from_mne
+    >>> info = mne.create_info(["Fz", "Cz", "Pz"], sfreq=64.0, ch_types="eeg")
+    >>> eeg = 1e-5 * np.random.default_rng(0).standard_normal((3, 20 * 64))  # 20 s, volts
+    >>> raw = mne.io.RawArray(eeg, info, verbose=False)
+    >>> events = np.array([[64, 0, 1], [640, 0, 1]])  # onsets at 1 s and 10 s
+    >>> tone = np.sin(2 * np.pi * 440 * np.arange(4 * 8000) / 8000)  # 4 s at 8 kHz
+    >>> data = from_mne(raw, {"tone": (tone, 8000)}, events, {"tone": 1},
+    ...                 audio_sfreq=8000, segment_seconds=2.0, subject="sub-01")
+    >>> data.X.shape, data.y.shape  # 2 onsets x 2 segments of 2 s
+    ((4, 3, 128), (4, 16000))
+
+    With a real recording, the onsets usually come from its annotations:
+
     >>> events, event_id = mne.events_from_annotations(raw)  # doctest: +SKIP
     >>> data = from_mne(raw, {"song1": "song1.wav"}, events, {"song1": 1})  # doctest: +SKIP
     """

@@ -466,6 +466,16 @@ def load_mos(
         ``stimulus`` ``"chor-096"`` ...; ``condition`` ``"listening"`` or
         ``"imagery"``; ``description`` records the files, the detected EEG start
         in each WAV and the stimulus-check correlations.
+
+    Examples
+    --------
+    Needs the downloaded data (see :doc:`/datasets`):
+
+    >>> from sk_eeg2music import load_mos
+    >>> data = load_mos("~/data/mos", conditions=["imagery"], subjects=[1, 2],
+    ...                 segment_seconds=4.0)  # doctest: +SKIP
+    >>> data.X.shape[1:], data.sfreq  # doctest: +SKIP
+    ((64, 256), 64.0)
     """
     conditions = _parse_conditions(conditions)
     if isinstance(eeg_scale, bool) or not isinstance(eeg_scale, numbers.Real) or eeg_scale <= 0:

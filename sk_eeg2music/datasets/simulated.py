@@ -328,7 +328,7 @@ def make_simulated(
 
     Parameters
     ----------
-    kind : {"mos", "nmedt"}
+    kind : {"mos", "nmedt"}, default="mos"
         ``"mos"``: 64-channel BioSemi at 64 Hz, 4 chorale-like melodies at 100 BPM
         (~28.2 s), listening and imagery. ``"nmedt"``: 125 EGI channels at 125 Hz,
         10 songs with drums, bass, chords and melody at 56-150 BPM (30 s by
@@ -340,16 +340,16 @@ def make_simulated(
         a stimulus that does not fill a segment is dropped.
     audio_sfreq : int, default=16000
         Audio rate; must be an integer multiple of the EEG rate (64 or 125 Hz).
-    snr_db : float | None
+    snr_db : float | None, default=None
         Stimulus-driven to background power ratio (dB) over listening trials;
         ``None`` uses the calibrated default (:data:`DEFAULT_SNR_DB`).
     random_state : int | numpy.random.Generator | None, default=0
         Seeds the music and the subjects.
-    stimulus_seconds : float | None
+    stimulus_seconds : float | None, default=None
         Stimulus length; ``None`` uses the kind's default.
-    stimuli : sequence of str | None
+    stimuli : sequence of str | None, default=None
         Simulate only these stimulus ids (the others are unchanged if added later).
-    conditions : sequence of str | None
+    conditions : sequence of str | None, default=None
         Subset of the kind's conditions.
 
     Returns

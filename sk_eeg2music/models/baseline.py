@@ -89,10 +89,25 @@ class MeanSpectrumBaseline(RegressorMixin, BaseEstimator):
     power_ : ndarray, shape (n_audio // 2 + 1,)
         Mean power spectrum of the training waveforms.
     rms_ : float
+        Root-mean-square amplitude of the training waveforms.
     factor_ : int
         Audio samples per EEG sample.
     n_features_in_ : int
         Channels seen in ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music import MeanSpectrumBaseline
+    >>> rng = np.random.default_rng(0)
+    >>> X = 1e-5 * rng.standard_normal((6, 4, 64)).astype(np.float32)  # 1 s of EEG at 64 Hz
+    >>> y = rng.standard_normal((6, 8000)).astype(np.float32)  # 1 s of audio at 8 kHz
+    >>> baseline = MeanSpectrumBaseline(sfreq=64.0).fit(X, y)
+    >>> baseline.power_.shape, baseline.factor_
+    ((4001,), 125)
+    >>> y_pred = baseline.predict(X[:2])
+    >>> y_pred.shape, np.array_equal(y_pred, baseline.predict(X[:2]))  # reproducible
+    ((2, 8000), True)
     """
 
     def __init__(self, sfreq=64.0, random_state=0):
@@ -109,7 +124,8 @@ class MeanSpectrumBaseline(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        self
+        self : MeanSpectrumBaseline
+            The fitted estimator.
         """
         X = self._validate_X(X, reset=True)
         y_arr = np.asarray(y) if y is not None else None
@@ -163,6 +179,8 @@ class MeanSpectrumBaseline(RegressorMixin, BaseEstimator):
         Returns
         -------
         y_pred : ndarray, shape (n_trials, n_times * ``factor_``), float64
+            Random-phase noise with the training spectrum and RMS (1-D if ``y``
+            was 1-D in ``fit``).
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
@@ -181,12 +199,13 @@ class MeanSpectrumBaseline(RegressorMixin, BaseEstimator):
         ----------
         X : array-like, shape (n_trials, n_channels, n_times)
         y : array-like, shape (n_trials, n_times * ``factor_``)
-        sample_weight : None
+        sample_weight : None, default=None
             Ignored.
 
         Returns
         -------
         score : float
+            :func:`~sk_eeg2music.metrics.mel_correlation` of the predictions.
         """
         audio_sfreq = check_sfreq(self.sfreq) * self.factor_
         y_pred = self.predict(X)

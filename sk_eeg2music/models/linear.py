@@ -702,7 +702,7 @@ class LinearDecoder(RegressorMixin, BaseEstimator):
     --------
     >>> from sk_eeg2music import make_simulated
     >>> from sk_eeg2music.models import LinearDecoder
-    >>> data = make_simulated("mos", n_subjects=1, segment_seconds=4.0)
+    >>> data = make_simulated("mos", n_subjects=1, segment_seconds=4.0, stimuli=["chor-019"])
     >>> dec = LinearDecoder(target="envelope", sfreq=data.sfreq, alphas=[1.0])
     >>> dec.fit(data.X, data.y).coef_.shape  # (n_targets, n_channels, n_lags)
     (1, 64, 17)
@@ -962,7 +962,7 @@ class LinearDecoder(RegressorMixin, BaseEstimator):
         ----------
         X : array-like, shape (n_trials, n_channels, n_times)
         y : array-like, shape (n_trials, n_audio)
-        sample_weight : None
+        sample_weight : None, default=None
             Not supported; present for scikit-learn's signature.
 
         Returns

@@ -239,9 +239,9 @@ class EuclideanAlignment(_StatelessEEGTransformer):
         ----------
         X : array-like, shape (n_trials, n_channels, n_times)
             Training EEG.
-        y : None
+        y : None, default=None
             Ignored.
-        groups : array-like, shape (n_trials,) | None
+        groups : array-like, shape (n_trials,) | None, default=None
             Subject of each trial (checked for length only).
 
         Returns

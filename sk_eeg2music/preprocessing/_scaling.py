@@ -159,7 +159,7 @@ class ChannelScaler(_EEGTransformer):
         X : array-like, shape (n_trials, n_channels, n_times)
             Training EEG. 2-D input ``(n_trials, n_channels)`` is read as one
             time sample per trial.
-        y : None
+        y : None, default=None
             Ignored.
 
         Returns
@@ -239,7 +239,7 @@ class Clip(_StatelessEEGTransformer):
         ----------
         X : array-like, shape (n_trials, n_channels, n_times)
             Training EEG (usually scaled).
-        y : None
+        y : None, default=None
             Ignored.
 
         Returns

@@ -59,15 +59,15 @@ def check_eeg(X, *, name="X", dtype=np.float32, allow_2d=False, n_channels=None,
         EEG. With ``allow_2d=True`` an array of shape ``(n_trials, n_features)`` is
         accepted and read as ``(n_trials, n_features, 1)``, as MNE's decoding
         transformers do, so scikit-learn's generic estimator checks can run.
-    name : str
+    name : str, default="X"
         Name used in error messages.
-    dtype : numpy dtype
+    dtype : numpy dtype, default=numpy.float32
         The returned array's dtype (float64 input is cast, not rejected).
-    allow_2d : bool
+    allow_2d : bool, default=False
         Accept 2-D input (see above).
-    n_channels : int | None
+    n_channels : int | None, default=None
         If given, the number of channels the data must have (the one seen in ``fit``).
-    estimator : str | None
+    estimator : str | None, default=None
         Name of the calling estimator; when given, a channel-count mismatch is
         reported in scikit-learn's words ("X has 3 features, but Name is
         expecting 4 features as input") followed by the EEG explanation.
@@ -76,6 +76,17 @@ def check_eeg(X, *, name="X", dtype=np.float32, allow_2d=False, n_channels=None,
     -------
     X : ndarray, shape (n_trials, n_channels, n_times)
         A C-contiguous array of ``dtype``; no copy when the input already is one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.utils import check_eeg
+    >>> check_eeg(np.zeros((2, 4, 64))).dtype
+    dtype('float32')
+    >>> check_eeg(np.zeros((4, 64)))
+    Traceback (most recent call last):
+        ...
+    ValueError: X must be 3-D with shape (n_trials, n_channels, n_times); got ... (4, 64)...
     """
     arr = _as_float_array(X, name, dtype)
     shape_in = arr.shape
@@ -122,14 +133,22 @@ def check_audio(y, *, name="y", dtype=np.float32):
     ----------
     y : array-like, shape (n_trials, n_audio)
         Mono waveforms, one row per trial.
-    name : str
+    name : str, default="y"
         Name used in error messages.
-    dtype : numpy dtype
+    dtype : numpy dtype, default=numpy.float32
         The returned array's dtype.
 
     Returns
     -------
     y : ndarray, shape (n_trials, n_audio)
+        A C-contiguous array of ``dtype``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.utils import check_audio
+    >>> check_audio(np.zeros((2, 8000), dtype=np.float64)).dtype
+    dtype('float32')
     """
     if y is None:
         raise ValueError(
@@ -164,12 +183,23 @@ def check_y_for_eeg(X, y, *, name="y"):
     Parameters
     ----------
     X : ndarray, shape (n_trials, n_channels, n_times)
+        EEG.
     y : ndarray, shape (n_trials, n_audio)
+        Waveforms, ``n_audio = n_times * factor``.
+    name : str, default="y"
+        Name of ``y`` in error messages.
 
     Returns
     -------
     factor : int
         The audio-to-EEG upsampling factor ``n_audio // n_times``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.utils import check_y_for_eeg
+    >>> check_y_for_eeg(np.zeros((2, 4, 64)), np.zeros((2, 8000)))  # 64 Hz EEG, 8 kHz audio
+    125
     """
     if len(X) != len(y):
         raise ValueError(
@@ -188,7 +218,29 @@ def check_y_for_eeg(X, y, *, name="y"):
 
 
 def check_sfreq(sfreq, name="sfreq"):
-    """Return ``sfreq`` as a positive float or raise a ValueError."""
+    """Return ``sfreq`` as a positive float or raise a ValueError.
+
+    Parameters
+    ----------
+    sfreq : float
+        A sampling rate (Hz).
+    name : str, default="sfreq"
+        Name used in the error message.
+
+    Returns
+    -------
+    sfreq : float
+
+    Examples
+    --------
+    >>> from sk_eeg2music.utils import check_sfreq
+    >>> check_sfreq(64)
+    64.0
+    >>> check_sfreq(0)
+    Traceback (most recent call last):
+        ...
+    ValueError: sfreq must be a positive number of samples per second; got 0.
+    """
     if (
         sfreq is None
         or isinstance(sfreq, bool)
