@@ -130,8 +130,8 @@ def main(argv=None):
     parser.add_argument("--no-doc", action="store_true", help="do not update the markdown")
     args = parser.parse_args(argv)
     n_subjects = args.n_subjects or (4 if args.quick else 8)
-    epochs = args.epochs or (8 if args.quick else 60)
-    max_folds = args.max_folds or (2 if args.quick else None)
+    epochs = args.epochs or (4 if args.quick else 60)
+    max_folds = args.max_folds or (1 if args.quick else None)
     t_start = time.perf_counter()
     label = device_label(args.device)
     # ``timeout`` sends SIGTERM: stop like Ctrl-C and write what was finished.

@@ -507,7 +507,7 @@ def build_parser():
     )
     demo.add_argument("--full", action="store_true", help="run every leave-one-subject-out fold")
     demo.add_argument(
-        "--epochs", type=_positive_int, default=8, help="GAN epochs per fold (default: 8)"
+        "--epochs", type=_positive_int, default=5, help="GAN epochs per fold (default: 5)"
     )
     demo.set_defaults(func=_demo)
 
