@@ -47,6 +47,7 @@ def _demo(args):
         n_folds=None if args.full else args.folds,
         epochs=args.epochs,
         seed=args.seed,
+        n_jobs=args.n_jobs,
     )
     _print_summary(summary)
     print(f"wall time: {time.perf_counter() - t0:.0f} s")
@@ -508,6 +509,12 @@ def build_parser():
     demo.add_argument("--full", action="store_true", help="run every leave-one-subject-out fold")
     demo.add_argument(
         "--epochs", type=_positive_int, default=5, help="GAN epochs per fold (default: 5)"
+    )
+    demo.add_argument(
+        "--n-jobs",
+        type=_positive_int,
+        default=None,
+        help="folds fitted in parallel (default: one per fold, at most one per CPU core)",
     )
     demo.set_defaults(func=_demo)
 

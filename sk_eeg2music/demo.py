@@ -7,6 +7,7 @@ pipeline, the linear mel decoder, and the same GAN pipeline fitted on shuffled
 EEG-music pairs (the null control).
 """
 
+import os
 import sys
 import time
 
@@ -127,6 +128,7 @@ def run_demo(
     n_folds=2,
     epochs=5,
     seed=0,
+    n_jobs=None,
 ):
     """Simulate data, evaluate the GAN against its baselines and write a report.
 
@@ -149,6 +151,10 @@ def run_demo(
         GAN training epochs per fold.
     seed : int, default=0
         Seeds the simulation, the GAN and the shuffled pairing.
+    n_jobs : int | None, default=None
+        Folds fitted in parallel (see
+        :func:`~sk_eeg2music.evaluation.cross_validate_reconstruction`);
+        ``None``: one worker per fold, at most one per CPU core.
 
     Returns
     -------
@@ -176,6 +182,9 @@ def run_demo(
         random_state=seed,
     )
     _log(f"  {data} in {time.perf_counter() - t0:.1f} s")
+    n_run = n_folds or n_subjects
+    if n_jobs is None:
+        n_jobs = max(1, min(n_run, os.cpu_count() or 1))
     scores, predictions = [], {}
     for name, model in demo_models(data.sfreq, epochs, seed).items():
         _log(f"evaluating {name} ({SPLIT}, {n_folds or 'all'} folds) ...")
@@ -187,6 +196,7 @@ def run_demo(
             split=SPLIT,
             max_folds=n_folds,
             return_predictions=True,
+            n_jobs=n_jobs,
         )
         scores.append(s)
         predictions[name] = p

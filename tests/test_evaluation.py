@@ -52,6 +52,22 @@ def test_harness_scores_each_fold_and_condition(simulated):
     assert scores.mel_r.abs().max() < 0.1
 
 
+def test_parallel_folds_give_the_serial_scores_in_fold_order(simulated):
+    data = simulated("mos")
+    pipe = make_linear_pipeline(
+        data.sfreq, target="envelope", alphas=[1.0], preprocessing={"l_freq": None}
+    )
+    kwargs = dict(max_folds=3, return_predictions=True, progress=False)
+    serial, pred_serial = cross_validate_reconstruction(pipe, data, LeaveOneGroupOut(), **kwargs)
+    parallel, pred_parallel = cross_validate_reconstruction(
+        pipe, data, LeaveOneGroupOut(), n_jobs=2, **kwargs
+    )
+    cols = [c for c in serial.columns if c != "fit_seconds"]
+    pd.testing.assert_frame_equal(serial[cols], parallel[cols])
+    np.testing.assert_allclose(pred_parallel, pred_serial, rtol=1e-5, atol=1e-7)
+    assert list(parallel.test_subjects[::2]) == ["sub-01", "sub-02", "sub-03"]
+
+
 def test_harness_passes_segments_to_subject_time_split(simulated):
     data = simulated("mos")
     scores = cross_validate_reconstruction(

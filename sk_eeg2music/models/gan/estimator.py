@@ -185,6 +185,41 @@ def random_windows(y_real, y_fake, n_window):
     return real, fake
 
 
+def split_param_group(pgroups, selected, **settings):
+    """Move selected parameters of the default group into a group of their own.
+
+    Parameters
+    ----------
+    pgroups : list of dict
+        Optimizer parameter groups as built by skorch's
+        ``get_params_for_optimizer``: groups matched by ``param_groups``
+        patterns first, then (if any parameter is left) the default group,
+        which holds only ``"params"``.
+    selected : iterable of torch.nn.Parameter
+        Parameters to move.
+    **settings
+        Optimizer settings of the new group (e.g. ``lr``).
+
+    Returns
+    -------
+    pgroups : list of dict
+        The groups with ``{"params": moved, **settings}`` appended. Parameters
+        that a pattern group already holds stay where they are (an explicit
+        ``param_groups`` entry wins); without a default group, or with nothing
+        to move, ``pgroups`` is returned unchanged.
+    """
+    if not pgroups or set(pgroups[-1]) != {"params"}:
+        return pgroups
+    ids = {id(p) for p in selected}
+    rest = list(pgroups[-1]["params"])
+    moved = [p for p in rest if id(p) in ids]
+    if not moved:
+        return pgroups
+    kept = [p for p in rest if id(p) not in ids]
+    default = [{"params": kept}] if kept else []
+    return [*pgroups[:-1], *default, {"params": moved, **settings}]
+
+
 def _accepted(cls, kwargs):
     """The subset of ``kwargs`` that ``cls``'s constructor accepts."""
     try:
@@ -266,7 +301,17 @@ class EEG2MusicGAN(NeuralNetRegressor):
     max_epochs : int, default=30
     batch_size : int, default=8
     lr : float, default=2e-4
-        Generator learning rate (AdamW).
+        Generator learning rate (AdamW): the upsampler's.
+    lr_encoder : float | None, default=3e-3
+        Learning rate of the generator's EEG-rate encoder (its
+        ``encoder_parameters()``: spatial convolution, dilated blocks,
+        auxiliary mel head), a parameter group of the generator's optimizer.
+        The encoder solves a low-SNR regression (EEG to log-mel) from the
+        auxiliary loss and gets only a few hundred steps in a CPU-sized run;
+        at the vocoder rate 2e-4 it learns almost nothing in that time.
+        ``None`` uses ``lr``. An ``optimizer__param_groups`` pattern that
+        matches encoder parameters takes precedence; ``set_params(lr=...)`` on
+        an initialised net sets every group, this one included.
     lr_discriminator : float, default=2e-4
         Discriminator learning rate, applied when the optimizers are built
         (``optimizer_discriminator__lr`` takes precedence); never inherited
@@ -364,6 +409,7 @@ class EEG2MusicGAN(NeuralNetRegressor):
         max_epochs=30,
         batch_size=8,
         lr=2e-4,
+        lr_encoder=3e-3,
         lr_discriminator=2e-4,
         optimizer=torch.optim.AdamW,
         optimizer_discriminator=torch.optim.AdamW,
@@ -410,6 +456,7 @@ class EEG2MusicGAN(NeuralNetRegressor):
         self.crop_seconds = crop_seconds
         self.discriminator_crop_seconds = discriminator_crop_seconds
         self.teacher_forcing = teacher_forcing
+        self.lr_encoder = lr_encoder
         self.lr_discriminator = lr_discriminator
         self.optimizer_discriminator = optimizer_discriminator
         self.grad_clip = grad_clip
@@ -489,9 +536,15 @@ class EEG2MusicGAN(NeuralNetRegressor):
         return self
 
     def initialize_optimizer(self, *args, **kwargs):
-        """One optimizer per network; the generator's holds only generator parameters."""
-        pgroups, kw = self.get_params_for_optimizer("optimizer", self.module_.named_parameters())
-        self.optimizer_ = self.optimizer(*pgroups, **kw)
+        """One optimizer per network; the generator's holds only generator parameters.
+
+        The generator's encoder parameters form a group with ``lr_encoder``.
+        """
+        (pgroups,), kw = self.get_params_for_optimizer("optimizer", self.module_.named_parameters())
+        encoder = getattr(self.module_, "encoder_parameters", None)
+        if self.lr_encoder is not None and encoder is not None:
+            pgroups = split_param_group(pgroups, encoder(), lr=self.lr_encoder)
+        self.optimizer_ = self.optimizer(pgroups, **kw)
         pgroups, kw = self.get_params_for_optimizer(
             "optimizer_discriminator", self.discriminator_.named_parameters()
         )
@@ -736,6 +789,12 @@ class EEG2MusicGAN(NeuralNetRegressor):
             raise ValueError(
                 f"adversarial_loss must be one of {ADVERSARIAL_LOSSES}; "
                 f"got {self.adversarial_loss!r}."
+            )
+        if self.lr_encoder is not None and not (
+            isinstance(self.lr_encoder, numbers.Real) and 0 < self.lr_encoder < np.inf
+        ):
+            raise ValueError(
+                f"lr_encoder must be a positive learning rate or None; got {self.lr_encoder!r}."
             )
         self._preset()
         self.factor_ = factor

@@ -453,6 +453,16 @@ class Generator(nn.Module):
         self.stages = nn.ModuleList(stages)
         self.conv_post = WNConv1d(channels, 1, 7, padding=3, init_std=init_std)
 
+    def encoder_parameters(self):
+        """Parameters of the EEG-rate encoder: spatial convolution, dilated blocks, auxiliary head.
+
+        :class:`~sk_eeg2music.EEG2MusicGAN` trains them with their own learning
+        rate (``lr_encoder``).
+        """
+        for part in (self.spatial, self.encoder, self.aux_head):
+            if part is not None:
+                yield from part.parameters()
+
     def encode(self, x):
         """EEG ``(batch, n_channels, n_times)`` -> ``(batch, encoder_channels, n_times)``."""
         x = self.channel_dropout(self.standardize(x))

@@ -110,6 +110,85 @@ def test_optimizers_are_separate_and_explicit(data):
     assert net.optimizer_discriminator_.param_groups[0]["lr"] == 1e-2
 
 
+def _group_of(optimizer, params):
+    """Index of the single optimizer group holding every parameter in ``params``."""
+    where = {id(p): i for i, g in enumerate(optimizer.param_groups) for p in g["params"]}
+    groups = {where[id(p)] for p in params}
+    assert len(groups) == 1, groups
+    return groups.pop()
+
+
+def test_encoder_has_its_own_learning_rate(data):
+    X, y, _ = data
+    net = tiny_gan(max_epochs=0, lr=1e-4, lr_encoder=5e-3).fit(X, y)
+    encoder = list(net.module_.encoder_parameters())
+    enc_ids = {id(p) for p in encoder}
+    upsampler = [p for p in net.module_.parameters() if id(p) not in enc_ids]
+    assert encoder and upsampler
+    groups = net.optimizer_.param_groups
+    assert groups[_group_of(net.optimizer_, encoder)]["lr"] == 5e-3
+    assert groups[_group_of(net.optimizer_, upsampler)]["lr"] == 1e-4
+    # The auxiliary head and the spatial convolution belong to the encoder.
+    assert {id(p) for p in net.module_.aux_head.parameters()} <= enc_ids
+    assert {id(p) for p in net.module_.spatial.parameters()} <= enc_ids
+
+
+def test_lr_encoder_none_keeps_one_group(data):
+    X, y, _ = data
+    net = tiny_gan(max_epochs=0, lr=1e-4, lr_encoder=None).fit(X, y)
+    assert [g["lr"] for g in net.optimizer_.param_groups] == [1e-4]
+
+
+def test_explicit_param_groups_win_over_lr_encoder(data):
+    X, y, _ = data
+    net = tiny_gan(
+        max_epochs=0,
+        lr_encoder=5e-3,
+        optimizer__param_groups=[("aux_head*", {"lr": 7e-4})],
+    ).fit(X, y)
+    aux = list(net.module_.aux_head.parameters())
+    rest = [p for p in net.module_.encoder_parameters() if id(p) not in {id(q) for q in aux}]
+    assert net.optimizer_.param_groups[_group_of(net.optimizer_, aux)]["lr"] == 7e-4
+    assert net.optimizer_.param_groups[_group_of(net.optimizer_, rest)]["lr"] == 5e-3
+
+
+def test_encoder_learning_rate_speeds_up_the_auxiliary_fit(data):
+    # Same seed, data and steps: the larger encoder rate must lower the
+    # auxiliary (EEG -> mel) loss further. Guards the group's effect, not just
+    # its presence.
+    X, y, _ = data
+
+    def aux_loss(lr_encoder):
+        net = tiny_gan(max_epochs=6, lambda_adv=0, lr=1e-4, lr_encoder=lr_encoder).fit(X, y)
+        return net.history[-1, "train_aux"]
+
+    assert aux_loss(1e-2) < aux_loss(None)
+
+
+def split_groups_cases():
+    a, b, c = (torch.nn.Parameter(torch.zeros(1)) for _ in range(3))
+    return a, b, c
+
+
+def test_split_param_group_pure_function():
+    from sk_eeg2music.models.gan.estimator import split_param_group
+
+    a, b, c = split_groups_cases()
+    out = split_param_group([{"params": [a], "lr": 1.0}, {"params": [b, c]}], [c], lr=9.0)
+    assert [([id(p) for p in g["params"]], g.get("lr")) for g in out] == [
+        ([id(a)], 1.0),
+        ([id(b)], None),
+        ([id(c)], 9.0),
+    ]
+    # No default group (every parameter matched a pattern): unchanged.
+    groups = [{"params": [a, b], "lr": 1.0}]
+    assert split_param_group(groups, [a], lr=9.0) is groups
+    # Nothing selected: unchanged; everything selected: no empty default group.
+    groups = [{"params": [a, b]}]
+    assert split_param_group(groups, [c], lr=9.0) is groups
+    assert split_param_group(groups, [a, b], lr=9.0) == [{"params": [a, b], "lr": 9.0}]
+
+
 def test_warmup_keeps_discriminator_frozen_then_trains_it(data):
     X, y, _ = data
     net = tiny_gan(max_epochs=0).fit(X, y)
@@ -307,6 +386,8 @@ def test_bad_predict_input(fitted, data):
         ({"preset": "huge"}, "preset"),
         ({"sfreq": -1.0}, "sfreq"),
         ({"adversarial_loss": "wgan"}, "adversarial_loss"),
+        ({"lr_encoder": 0.0}, "lr_encoder"),
+        ({"lr_encoder": "fast"}, "lr_encoder"),
     ],
 )
 def test_bad_parameters(data, params, match):
