@@ -124,6 +124,12 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--n-subjects", type=int, default=None)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="folds fitted in parallel (default: 2 with --quick on the CPU, else 1)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--csv", type=Path, default=Path("benchmarks/quality.csv"))
     parser.add_argument("--doc", type=Path, default=DOC, help="markdown file to update")
@@ -131,7 +137,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     n_subjects = args.n_subjects or (4 if args.quick else 8)
     epochs = args.epochs or (4 if args.quick else 60)
-    max_folds = args.max_folds or (1 if args.quick else None)
+    max_folds = args.max_folds or (2 if args.quick else None)
+    n_jobs = args.n_jobs or (2 if args.quick and args.device == "cpu" else 1)
     t_start = time.perf_counter()
     label = device_label(args.device)
     # ``timeout`` sends SIGTERM: stop like Ctrl-C and write what was finished.
@@ -152,7 +159,13 @@ def main(argv=None):
                     if args.models and name not in args.models:
                         continue
                     s = cross_validate_reconstruction(
-                        factory(), data, cv, model=name, split=split_name, max_folds=max_folds
+                        factory(),
+                        data,
+                        cv,
+                        model=name,
+                        split=split_name,
+                        max_folds=max_folds,
+                        n_jobs=n_jobs,
                     )
                     s["data"] = f"simulated {kind}"
                     s["device"] = label
@@ -177,7 +190,7 @@ def main(argv=None):
         f"{datetime.date.today()}, {label}, {machine_label()}, "
         f"sk_eeg2music {sk_eeg2music.__version__}, "
         f"{n_subjects} subjects, 3-s segments, GAN {epochs} epochs, "
-        f"{max_folds or 'all'} folds per split, {elapsed / 60:.1f} min."
+        f"{max_folds or 'all'} folds per split ({n_jobs} in parallel), {elapsed / 60:.1f} min."
     )
     if stopped is not None:
         header += f" Stopped early (time limit): {stopped} (split, model) runs finished."

@@ -75,6 +75,25 @@ def test_demo_writes_report(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]  # no temporary left
 
 
+def test_demo_passes_snr_and_n_jobs(tmp_path, monkeypatch):
+    import sk_eeg2music.demo as demo
+
+    seen = {}
+
+    def fake_make_simulated(**kwargs):
+        seen.update(kwargs)
+        raise RuntimeError("stop after the simulation's arguments")
+
+    monkeypatch.setattr(demo, "make_simulated", fake_make_simulated)
+    with pytest.raises(RuntimeError, match="stop after"):
+        main(["demo", "--out", str(tmp_path / "d"), "--snr-db", "-15", "--n-jobs", "1"])
+    assert seen["snr_db"] == -15.0
+    seen.clear()
+    with pytest.raises(RuntimeError, match="stop after"):
+        main(["demo", "--out", str(tmp_path / "d")])
+    assert seen["snr_db"] is None  # the calibrated default
+
+
 @pytest.mark.parametrize("blocker", ["file", "foreign"])
 def test_unwritable_out_fails_fast_with_clear_message(tmp_path, capsys, blocker):
     if blocker == "file":
@@ -333,6 +352,22 @@ def test_unknown_device_exits_2(command, tmp_path, capsys):
         main([*command.split(), "--device", "gpu", "--out", str(tmp_path / "out")])
     assert exc.value.code == 2
     assert "--device: must be cpu, cuda or cuda:N" in capsys.readouterr().err
+
+
+def test_simulated_dataset_takes_snr_db(tmp_path, monkeypatch, capsys):
+    import sk_eeg2music
+
+    seen = {}
+
+    def fake_make_simulated(**kwargs):
+        seen.update(kwargs)
+        raise ValueError("stop after the simulation's arguments")
+
+    monkeypatch.setattr(sk_eeg2music, "make_simulated", fake_make_simulated)
+    out = tmp_path / "model.safetensors"
+    assert main(["fit", *TINY_DATA, *TINY_FIT, "--snr-db", "-12.5", "--out", str(out)]) == 2
+    assert seen["snr_db"] == -12.5
+    assert "stop after" in capsys.readouterr().err
 
 
 def test_failed_fit_creates_nothing(tmp_path, monkeypatch, capsys):
