@@ -47,6 +47,9 @@ from sk_eeg2music import MeanSpectrumBaseline, ShuffledPairs, SubjectTimeSplit, 
 from sk_eeg2music.evaluation import cross_validate_reconstruction, summarize
 from sk_eeg2music.pipelines import make_gan_pipeline, make_linear_pipeline
 
+#: ``--quick`` simulates shorter NMED-T songs (half the trials) to stay near 20 min on 2 cores.
+QUICK_STIMULUS_SECONDS = {"nmedt": 15.0}
+
 
 class WithinSubjectTimeSplit:
     """Within-subject, time-disjoint folds: per subject, held-out segment indices.
@@ -69,7 +72,10 @@ class WithinSubjectTimeSplit:
 
 
 def models(sfreq, epochs, device, seed):
-    gan = dict(max_epochs=epochs, random_state=seed, verbose=0, device=device)
+    # The discriminator must start within the run (the default warm-up of 5
+    # epochs would make a short run reconstruction-only, like the ablation).
+    warmup = min(5, max(1, epochs // 3))
+    gan = dict(max_epochs=epochs, warmup_epochs=warmup, random_state=seed, verbose=0, device=device)
     if str(device).startswith("cuda"):
         gan["preset"] = "gpu"
     return {
@@ -148,7 +154,11 @@ def main(argv=None):
     try:
         for kind in args.kinds:
             data = make_simulated(
-                kind, n_subjects=n_subjects, segment_seconds=3.0, random_state=args.seed
+                kind,
+                n_subjects=n_subjects,
+                segment_seconds=3.0,
+                stimulus_seconds=QUICK_STIMULUS_SECONDS.get(kind) if args.quick else None,
+                random_state=args.seed,
             )
             print(data, file=sys.stderr)
             all_models = models(data.sfreq, epochs, args.device, args.seed)
@@ -189,7 +199,9 @@ def main(argv=None):
         f"Command: `python benchmarks/quality.py {' '.join(argv or sys.argv[1:])}` — "
         f"{datetime.date.today()}, {label}, {machine_label()}, "
         f"sk_eeg2music {sk_eeg2music.__version__}, "
-        f"{n_subjects} subjects, 3-s segments, GAN {epochs} epochs, "
+        f"{n_subjects} subjects, 3-s segments"
+        + (f", NMED-T songs cut to {QUICK_STIMULUS_SECONDS['nmedt']:g} s" if args.quick else "")
+        + f", GAN {epochs} epochs ({min(5, max(1, epochs // 3))} of warm-up), "
         f"{max_folds or 'all'} folds per split ({n_jobs} in parallel), {elapsed / 60:.1f} min."
     )
     if stopped is not None:

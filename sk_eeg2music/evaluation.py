@@ -11,15 +11,19 @@ routing, both in ``fit`` (alignment and penalties per training subject) and in
 ``predict`` (each test subject aligned with its own EEG only).
 """
 
+import contextlib
 import inspect
+import os
+import sys
 import time
 
 import numpy as np
 import pandas as pd
 import scipy.stats
 import sklearn
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from . import metrics
@@ -176,10 +180,45 @@ def fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test):
     return est, np.asarray(y_pred, dtype=np.float32)
 
 
-def _timed_fold(estimator, X, y, groups, train, test):
-    """:func:`fit_predict` on one fold; returns the reconstructions and the wall seconds."""
+def _threads_per_worker(n_jobs, n_folds):
+    """BLAS/torch threads for each parallel fold; None when folds run in this process."""
+    n_workers = min(effective_n_jobs(n_jobs), n_folds)
+    if n_workers <= 1:
+        return None
+    return max(1, (os.cpu_count() or 1) // n_workers)
+
+
+@contextlib.contextmanager
+def _limit_threads(n_threads):
+    """Cap BLAS/OpenMP and torch threads inside the block (no-op for None).
+
+    joblib caps a worker's threads only where the user has not set
+    ``OMP_NUM_THREADS`` & co.; with ``OMP_NUM_THREADS=2`` on two cores, two
+    workers would run four torch threads and slow each other down manyfold.
+    """
+    if n_threads is None:
+        yield
+        return
+    torch = sys.modules.get("torch")  # imported already if the estimator uses it
+    before = torch.get_num_threads() if torch is not None else None
+    with threadpool_limits(limits=n_threads):
+        if torch is not None:
+            torch.set_num_threads(n_threads)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(before)
+
+
+def _timed_fold(estimator, X, y, groups, train, test, n_threads=None):
+    """:func:`fit_predict` on one fold; returns the reconstructions and the wall seconds.
+
+    ``n_threads`` caps the fold's BLAS and torch threads (parallel folds).
+    """
     t0 = time.perf_counter()
-    _, y_pred = fit_predict(estimator, X[train], y[train], groups[train], X[test], groups[test])
+    with _limit_threads(n_threads):
+        _, y_pred = fit_predict(estimator, X[train], y[train], groups[train], X[test], groups[test])
     return y_pred, time.perf_counter() - t0
 
 
@@ -231,8 +270,8 @@ def cross_validate_reconstruction(
         Progress bar over folds on stderr.
     n_jobs : int | None, default=None
         Folds fitted in parallel (joblib; ``None`` is 1, ``-1`` all cores).
-        joblib's process backend caps each worker's BLAS and torch threads at
-        ``n_cores // n_jobs``. Every fold fits its own clone with the same
+        Each parallel fold runs with ``n_cores // n_workers`` BLAS and torch
+        threads, whatever ``OMP_NUM_THREADS`` says. Every fold fits its own clone with the same
         seeds as a serial run; the GAN's results can still differ from it in
         the last bits, since torch's arithmetic depends on its thread count.
 
@@ -266,7 +305,10 @@ def cross_validate_reconstruction(
     folds = _split(cv, data)[: max_folds or None]
     rows = []
     predictions = np.full(y.shape, np.nan, dtype=np.float32) if return_predictions else None
-    jobs = (delayed(_timed_fold)(estimator, data.X, y, data.groups, tr, te) for tr, te in folds)
+    threads = _threads_per_worker(n_jobs, len(folds))
+    jobs = (
+        delayed(_timed_fold)(estimator, data.X, y, data.groups, tr, te, threads) for tr, te in folds
+    )
     results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     bar = tqdm(
         results, total=len(folds), desc=f"{model} / {split}", disable=not progress, leave=False

@@ -1,6 +1,9 @@
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import LeaveOneGroupOut
 
 from sk_eeg2music import MeanSpectrumBaseline, SubjectTimeSplit
@@ -66,6 +69,51 @@ def test_parallel_folds_give_the_serial_scores_in_fold_order(simulated):
     pd.testing.assert_frame_equal(serial[cols], parallel[cols])
     np.testing.assert_allclose(pred_parallel, pred_serial, rtol=1e-5, atol=1e-7)
     assert list(parallel.test_subjects[::2]) == ["sub-01", "sub-02", "sub-03"]
+
+
+class _ThreadReporter(RegressorMixin, BaseEstimator):
+    """Predicts noise whose first sample is the torch thread count seen in ``predict``."""
+
+    def fit(self, X, y):
+        self.n_audio_ = y.shape[1]
+        return self
+
+    def predict(self, X):
+        import torch
+
+        y = np.random.default_rng(0).standard_normal((len(X), self.n_audio_)) * 1e-3
+        y[:, 0] = torch.get_num_threads()
+        return y
+
+
+def test_parallel_folds_cap_torch_threads_despite_omp_num_threads(simulated, monkeypatch):
+    import torch
+
+    data = simulated("mos")
+    # Set by the user: joblib would then leave each worker at 2 threads.
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    before = torch.get_num_threads()
+    _, pred = cross_validate_reconstruction(
+        _ThreadReporter(), data, LeaveOneGroupOut(), max_folds=2, n_jobs=2,
+        return_predictions=True, progress=False,
+    )  # fmt: skip
+    tested = np.isin(data.subject, ["sub-01", "sub-02"])
+    expected = max(1, (os.cpu_count() or 1) // 2)
+    assert set(pred[tested, 0]) == {expected}
+    assert torch.get_num_threads() == before  # this process untouched
+
+
+def test_limit_threads_restores_torch_threads():
+    import torch
+
+    from sk_eeg2music.evaluation import _limit_threads, _threads_per_worker
+
+    before = torch.get_num_threads()
+    with _limit_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    assert _threads_per_worker(None, 4) is None and _threads_per_worker(2, 1) is None
+    assert _threads_per_worker(2, 4) == max(1, (os.cpu_count() or 1) // 2)
 
 
 def test_harness_passes_segments_to_subject_time_split(simulated):
