@@ -71,11 +71,23 @@ class WithinSubjectTimeSplit:
                 yield np.flatnonzero(own & ~test), np.flatnonzero(test)
 
 
+def warmup_epochs(epochs):
+    """GAN warm-up that lets the discriminator start within the run.
+
+    The default of 5 epochs would make a short run reconstruction-only, the
+    same model as the ``lambda_adv=0`` ablation.
+    """
+    return min(5, max(1, epochs // 3))
+
+
 def models(sfreq, epochs, device, seed):
-    # The discriminator must start within the run (the default warm-up of 5
-    # epochs would make a short run reconstruction-only, like the ablation).
-    warmup = min(5, max(1, epochs // 3))
-    gan = dict(max_epochs=epochs, warmup_epochs=warmup, random_state=seed, verbose=0, device=device)
+    gan = dict(
+        max_epochs=epochs,
+        warmup_epochs=warmup_epochs(epochs),
+        random_state=seed,
+        verbose=0,
+        device=device,
+    )
     if str(device).startswith("cuda"):
         gan["preset"] = "gpu"
     return {
@@ -201,7 +213,7 @@ def main(argv=None):
         f"sk_eeg2music {sk_eeg2music.__version__}, "
         f"{n_subjects} subjects, 3-s segments"
         + (f", NMED-T songs cut to {QUICK_STIMULUS_SECONDS['nmedt']:g} s" if args.quick else "")
-        + f", GAN {epochs} epochs ({min(5, max(1, epochs // 3))} of warm-up), "
+        + f", GAN {epochs} epochs ({warmup_epochs(epochs)} of warm-up), "
         f"{max_folds or 'all'} folds per split ({n_jobs} in parallel), {elapsed / 60:.1f} min."
     )
     if stopped is not None:
