@@ -8,7 +8,10 @@ separately. Splits:
 * ``within``: within-subject, time-disjoint (each subject's held-out segment
   indices; training on that subject's other segments);
 * ``loso``: cross-subject, leave-one-subject-out;
-* ``gkf5``: ``GroupKFold(5)`` over subjects;
+* ``gkf``: ``GroupKFold(k)`` over subjects, labelled ``gkf<k>`` in the tables:
+  ``k = 5`` from 10 subjects on, else ``n_subjects // 2`` (see :func:`group_k`),
+  so that every fold holds out at least two subjects and the split is not
+  leave-one-subject-out under another name;
 * ``subject-time``: subject-AND-time-disjoint (:class:`~sk_eeg2music.SubjectTimeSplit`):
   the music of a test segment was never heard in training.
 
@@ -47,8 +50,15 @@ from sk_eeg2music import MeanSpectrumBaseline, ShuffledPairs, SubjectTimeSplit, 
 from sk_eeg2music.evaluation import cross_validate_reconstruction, summarize
 from sk_eeg2music.pipelines import make_gan_pipeline, make_linear_pipeline
 
-#: ``--quick`` simulates shorter NMED-T songs (half the trials) to stay near 20 min on 2 cores.
-QUICK_STIMULUS_SECONDS = {"nmedt": 15.0}
+#: ``--quick`` simulates shorter stimuli to stay within 20 min on 2 cores: NMED-T
+#: songs of 12 s (4 segments, the fewest :class:`SubjectTimeSplit` with 4 folds
+#: accepts) and MOS chorales of 12 s (4 segments instead of 9).
+QUICK_STIMULUS_SECONDS = {"nmedt": 12.0, "mos": 12.0}
+#: ``--quick`` resamples NMED-T's 125-Hz EEG to 64 Hz in every pipeline's front end
+#: (the usual rate of temporal-response-function work): the lagged ridge's Gram is
+#: then 2125² instead of 4000² and its inner CV 3-5x faster. ``benchmarks/nmedt_rate.py``
+#: compares the two rates in the same harness.
+QUICK_NMEDT_RATE = 64.0
 
 
 class WithinSubjectTimeSplit:
@@ -80,8 +90,10 @@ def warmup_epochs(epochs):
     return min(5, max(1, epochs // 3))
 
 
-def models(sfreq, epochs, device, seed):
+def models(sfreq, epochs, device, seed, preprocessing=None):
+    """Model name -> factory of a fresh estimator; every pipeline shares ``preprocessing``."""
     gan = dict(
+        preprocessing=preprocessing,
         max_epochs=epochs,
         warmup_epochs=warmup_epochs(epochs),
         random_state=seed,
@@ -93,20 +105,40 @@ def models(sfreq, epochs, device, seed):
     return {
         "GAN": lambda: make_gan_pipeline(sfreq, **gan),
         "GAN, lambda_adv=0": lambda: make_gan_pipeline(sfreq, lambda_adv=0.0, **gan),
-        "Linear (mel)": lambda: make_linear_pipeline(sfreq, target="mel"),
-        "Linear (envelope)": lambda: make_linear_pipeline(sfreq, target="envelope"),
+        "Linear (mel)": lambda: make_linear_pipeline(
+            sfreq, target="mel", preprocessing=preprocessing
+        ),
+        "Linear (envelope)": lambda: make_linear_pipeline(
+            sfreq, target="envelope", preprocessing=preprocessing
+        ),
         "ShuffledPairs(GAN)": lambda: ShuffledPairs(
             make_gan_pipeline(sfreq, **gan), random_state=seed
         ),
+        # Ignores the EEG, so it has no front end: it sees the recorded rate.
         "Mean spectrum": lambda: MeanSpectrumBaseline(sfreq=sfreq, random_state=seed),
     }
 
 
+def group_k(n_subjects):
+    """Folds of the ``gkf`` split: 5, or ``n_subjects // 2`` below 10 subjects.
+
+    ``GroupKFold(min(5, n_subjects))`` on 4 subjects is leave-one-subject-out
+    with the folds in another order; holding out at least two subjects per
+    fold keeps the split distinct (fewer training subjects, several unseen
+    subjects at once).
+    """
+    if n_subjects < 4:
+        raise ValueError(f"the gkf split needs at least 4 subjects; got {n_subjects}.")
+    return 5 if n_subjects >= 10 else n_subjects // 2
+
+
 def splits(n_subjects, seed):
+    """Split name (as in the tables) -> splitter; the ``gkf`` key is ``gkf<k>``."""
+    k = group_k(n_subjects) if n_subjects >= 4 else None
     return {
         "within": WithinSubjectTimeSplit(n_splits=2),
         "loso": LeaveOneGroupOut(),
-        "gkf5": GroupKFold(n_splits=min(5, n_subjects)),
+        **({f"gkf{k}": GroupKFold(n_splits=k)} if k else {}),
         "subject-time": SubjectTimeSplit(n_splits=min(4, n_subjects), random_state=seed),
     }
 
@@ -136,11 +168,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small CPU configuration")
     parser.add_argument("--kinds", nargs="+", default=["mos", "nmedt"])
-    parser.add_argument("--splits", nargs="+", default=["within", "loso", "gkf5", "subject-time"])
+    parser.add_argument("--splits", nargs="+", default=["within", "loso", "gkf", "subject-time"])
     parser.add_argument("--models", nargs="+", default=None)
     parser.add_argument("--max-folds", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--n-subjects", type=int, default=None)
+    parser.add_argument(
+        "--nmedt-rate",
+        type=float,
+        default=None,
+        help=f"resample NMED-T's EEG to this rate (Hz) in every pipeline "
+        f"(default: {QUICK_NMEDT_RATE:g} with --quick, else the recorded 125)",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
         "--n-jobs",
@@ -157,6 +196,7 @@ def main(argv=None):
     epochs = args.epochs or (4 if args.quick else 60)
     max_folds = args.max_folds or (2 if args.quick else None)
     n_jobs = args.n_jobs or (2 if args.quick and args.device == "cpu" else 1)
+    nmedt_rate = args.nmedt_rate or (QUICK_NMEDT_RATE if args.quick else None)
     t_start = time.perf_counter()
     label = device_label(args.device)
     # ``timeout`` sends SIGTERM: stop like Ctrl-C and write what was finished.
@@ -173,9 +213,12 @@ def main(argv=None):
                 random_state=args.seed,
             )
             print(data, file=sys.stderr)
-            all_models = models(data.sfreq, epochs, args.device, args.seed)
+            resample = nmedt_rate if kind == "nmedt" and nmedt_rate != data.sfreq else None
+            preprocessing = {"resample": resample} if resample else None
+            all_models = models(data.sfreq, epochs, args.device, args.seed, preprocessing)
             for split_name, cv in splits(n_subjects, args.seed).items():
-                if split_name not in args.splits:
+                family = "gkf" if split_name.startswith("gkf") else split_name
+                if family not in args.splits and split_name not in args.splits:
                     continue
                 for name, factory in all_models.items():
                     if args.models and name not in args.models:
@@ -212,7 +255,13 @@ def main(argv=None):
         f"{datetime.date.today()}, {label}, {machine_label()}, "
         f"sk_eeg2music {sk_eeg2music.__version__}, "
         f"{n_subjects} subjects, 3-s segments"
-        + (f", NMED-T songs cut to {QUICK_STIMULUS_SECONDS['nmedt']:g} s" if args.quick else "")
+        + (
+            f", stimuli cut to {QUICK_STIMULUS_SECONDS['nmedt']:g} s (NMED-T) and "
+            f"{QUICK_STIMULUS_SECONDS['mos']:g} s (MOS)"
+            if args.quick
+            else ""
+        )
+        + (f", NMED-T EEG resampled to {nmedt_rate:g} Hz" if nmedt_rate else "")
         + f", GAN {epochs} epochs ({warmup_epochs(epochs)} of warm-up), "
         f"{max_folds or 'all'} folds per split ({n_jobs} in parallel), {elapsed / 60:.1f} min."
     )

@@ -211,15 +211,51 @@ def _limit_threads(n_threads):
                 torch.set_num_threads(before)
 
 
-def _timed_fold(estimator, X, y, groups, train, test, n_threads=None):
-    """:func:`fit_predict` on one fold; returns the reconstructions and the wall seconds.
+def _scored_fold(estimator, arrays, audio_sfreq, train, test, n_threads=None):
+    """Fit, reconstruct and score one fold (in a worker when folds run in parallel).
 
-    ``n_threads`` caps the fold's BLAS and torch threads (parallel folds).
+    Scoring in the worker keeps the parent free: with two workers, the
+    parent's mel spectrograms and identification matrices would otherwise run
+    after both folds finished, serially.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+    arrays : tuple
+        ``X`` (n_trials, n_channels, n_times), ``y`` (n_trials, n_audio) and the
+        per-trial ``groups``, ``condition`` and ``stimulus``, each (n_trials,).
+    audio_sfreq : float
+    train, test : ndarray of int
+    n_threads : int | None
+        Caps BLAS and torch threads (parallel folds).
+
+    Returns
+    -------
+    y_pred : ndarray, shape (n_test, n_audio), float32
+    elapsed : float
+        Wall seconds of fitting and predicting (scoring excluded).
+    scores : list of (condition, dict)
+        :func:`score_reconstructions` of the fold's trials of each condition.
     """
+    X, y, groups, condition, stimulus = arrays
     t0 = time.perf_counter()
     with _limit_threads(n_threads):
         _, y_pred = fit_predict(estimator, X[train], y[train], groups[train], X[test], groups[test])
-    return y_pred, time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        condition, stimulus, y_test = condition[test], stimulus[test], y[test]
+        scores = [
+            (
+                str(cond),
+                score_reconstructions(
+                    y_test[condition == cond],
+                    y_pred[condition == cond],
+                    audio_sfreq,
+                    stimulus[condition == cond],
+                ),
+            )
+            for cond in np.unique(condition)
+        ]
+    return y_pred, elapsed, scores
 
 
 def _requests(estimator, method):
@@ -306,26 +342,24 @@ def cross_validate_reconstruction(
     rows = []
     predictions = np.full(y.shape, np.nan, dtype=np.float32) if return_predictions else None
     threads = _threads_per_worker(n_jobs, len(folds))
+    arrays = (data.X, y, data.groups, data.condition, data.stimulus)
     jobs = (
-        delayed(_timed_fold)(estimator, data.X, y, data.groups, tr, te, threads) for tr, te in folds
+        delayed(_scored_fold)(estimator, arrays, data.audio_sfreq, tr, te, threads)
+        for tr, te in folds
     )
     results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     bar = tqdm(
         results, total=len(folds), desc=f"{model} / {split}", disable=not progress, leave=False
     )
-    for i_fold, ((_, test), (y_pred, elapsed)) in enumerate(zip(folds, bar)):
+    for i_fold, ((_, test), (y_pred, elapsed, fold_scores)) in enumerate(zip(folds, bar)):
         if predictions is not None:
             predictions[test] = y_pred
-        for cond in np.unique(data.condition[test]):
-            sel = data.condition[test] == cond
-            row = score_reconstructions(
-                y[test][sel], y_pred[sel], data.audio_sfreq, data.stimulus[test][sel]
-            )
+        for cond, row in fold_scores:
             row.update(
                 model=model,
                 split=split,
                 fold=i_fold,
-                condition=str(cond),
+                condition=cond,
                 test_subjects=",".join(map(str, np.unique(data.groups[test]))),
                 fit_seconds=elapsed,
             )

@@ -12,11 +12,11 @@ import sklearn
 from sklearn.pipeline import Pipeline
 
 from .models import EEG2MusicGAN, LinearDecoder
-from .preprocessing import BandpassFilter, ChannelScaler, Clip, EuclideanAlignment
+from .preprocessing import BandpassFilter, ChannelScaler, Clip, EuclideanAlignment, Resample
 
 
-def make_preprocessing(sfreq, l_freq=1.0, h_freq=None, clip=20.0, align=True):
-    """The front end: band-pass → per-channel robust scaling → clip → Euclidean Alignment.
+def make_preprocessing(sfreq, l_freq=1.0, h_freq=None, clip=20.0, align=True, resample=None):
+    """The front end: band-pass → (resample) → robust scaling → clip → Euclidean Alignment.
 
     Parameters
     ----------
@@ -27,17 +27,26 @@ def make_preprocessing(sfreq, l_freq=1.0, h_freq=None, clip=20.0, align=True):
         ``3.3 / l_freq`` seconds long: keep trials longer than that, or filter
         the continuous recording before cutting it into trials.
     h_freq : float | None, default=None
-        Low-pass edge (Hz); ``None`` uses ``min(30, 0.45 * sfreq)``.
+        Low-pass edge (Hz); ``None`` uses ``min(30, 0.45 * rate)`` with ``rate``
+        the lower of ``sfreq`` and ``resample``.
     clip : float | None, default=20.0
         Clamp at this many robust standard deviations (``None``: no clipping).
     align : bool, default=True
         Add :class:`~sk_eeg2music.EuclideanAlignment` (requests ``groups``).
+    resample : float | None, default=None
+        Resample to this rate (Hz) after the band-pass
+        (:class:`~sk_eeg2music.preprocessing.Resample`), e.g. NMED-T's 125 Hz
+        to the 64 Hz of most temporal-response-function work; the model after
+        the front end then runs at ``resample`` Hz (see
+        :func:`front_end_sfreq`).
 
     Returns
     -------
     steps : list of (str, transformer)
-        ``filter``, ``scale`` and, if enabled, ``clip`` and ``align``; each
-        transformer maps ``(n_trials, n_channels, n_times)`` to the same shape.
+        ``filter``, ``resample`` if set, ``scale`` and, if enabled, ``clip`` and
+        ``align``; each transformer maps ``(n_trials, n_channels, n_times)`` to
+        the same shape, except ``resample`` (``n_times * resample / sfreq``
+        samples).
 
     Examples
     --------
@@ -49,12 +58,15 @@ def make_preprocessing(sfreq, l_freq=1.0, h_freq=None, clip=20.0, align=True):
     >>> steps[0][1].h_freq  # min(30, 0.45 * sfreq)
     28.8
     >>> front_end = Pipeline(make_preprocessing(sfreq=64.0, clip=None, align=False))
+    >>> [name for name, _ in make_preprocessing(sfreq=125.0, resample=64.0)]
+    ['filter', 'resample', 'scale', 'clip', 'align']
     """
-    h_freq = min(30.0, 0.45 * sfreq) if h_freq is None else h_freq
-    steps = [
-        ("filter", BandpassFilter(l_freq=l_freq, h_freq=h_freq, sfreq=sfreq)),
-        ("scale", ChannelScaler(robust=True)),
-    ]
+    rate = sfreq if resample is None else min(sfreq, resample)
+    h_freq = min(30.0, 0.45 * rate) if h_freq is None else h_freq
+    steps = [("filter", BandpassFilter(l_freq=l_freq, h_freq=h_freq, sfreq=sfreq))]
+    if resample is not None:
+        steps.append(("resample", Resample(sfreq=sfreq, new_sfreq=resample)))
+    steps.append(("scale", ChannelScaler(robust=True)))
     if clip is not None:
         steps.append(("clip", Clip(threshold=clip)))
     if align:
@@ -67,13 +79,39 @@ def make_preprocessing(sfreq, l_freq=1.0, h_freq=None, clip=20.0, align=True):
     return steps
 
 
+def front_end_sfreq(sfreq, preprocessing=None):
+    """Rate (Hz) of the EEG leaving :func:`make_preprocessing` with these arguments.
+
+    Parameters
+    ----------
+    sfreq : float
+        Rate of the recorded EEG (Hz).
+    preprocessing : dict | None, default=None
+        Keyword arguments of :func:`make_preprocessing`.
+
+    Returns
+    -------
+    sfreq : float
+        ``preprocessing["resample"]`` if set, else ``sfreq``.
+
+    Examples
+    --------
+    >>> from sk_eeg2music.pipelines import front_end_sfreq
+    >>> front_end_sfreq(125.0), front_end_sfreq(125.0, {"resample": 64.0})
+    (125.0, 64.0)
+    """
+    resample = (preprocessing or {}).get("resample")
+    return float(sfreq if resample is None else resample)
+
+
 def make_gan_pipeline(sfreq, *, preprocessing=None, **gan_params):
     """Pre-processing followed by :class:`~sk_eeg2music.EEG2MusicGAN`.
 
     Parameters
     ----------
     sfreq : float
-        EEG rate (Hz), passed to the filter and the GAN.
+        EEG rate (Hz), passed to the filter and (unless ``preprocessing``
+        resamples) the GAN.
     preprocessing : dict | None, default=None
         Keyword arguments of :func:`make_preprocessing`.
     **gan_params
@@ -93,7 +131,7 @@ def make_gan_pipeline(sfreq, *, preprocessing=None, **gan_params):
     >>> [name for name, _ in pipe.steps]
     ['filter', 'scale', 'clip', 'gan']
     """
-    gan = EEG2MusicGAN(sfreq=sfreq, **gan_params)
+    gan = EEG2MusicGAN(sfreq=front_end_sfreq(sfreq, preprocessing), **gan_params)
     return Pipeline([*make_preprocessing(sfreq, **(preprocessing or {})), ("gan", gan)])
 
 
@@ -106,7 +144,8 @@ def make_linear_pipeline(sfreq, *, target="mel", preprocessing=None, **linear_pa
     Parameters
     ----------
     sfreq : float
-        EEG rate (Hz).
+        EEG rate (Hz), passed to the filter and (unless ``preprocessing``
+        resamples) the decoder.
     target : {"mel", "envelope"}, default="mel"
         What the decoder reconstructs (see :class:`~sk_eeg2music.LinearDecoder`).
     preprocessing : dict | None, default=None
@@ -134,7 +173,9 @@ def make_linear_pipeline(sfreq, *, target="mel", preprocessing=None, **linear_pa
     >>> with sklearn.config_context(enable_metadata_routing=True):
     ...     pipe.fit(X, y, groups=subject)  # doctest: +SKIP
     """
-    decoder = LinearDecoder(target=target, sfreq=sfreq, **linear_params)
+    decoder = LinearDecoder(
+        target=target, sfreq=front_end_sfreq(sfreq, preprocessing), **linear_params
+    )
     with sklearn.config_context(enable_metadata_routing=True):
         decoder.set_fit_request(groups=True)
     return Pipeline([*make_preprocessing(sfreq, **(preprocessing or {})), ("linear", decoder)])

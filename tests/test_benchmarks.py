@@ -1,4 +1,5 @@
-"""The bookkeeping of ``benchmarks/speed.py``: CSV merging by device and the markdown block.
+"""The bookkeeping of the benchmark scripts: CSV merging by device, the markdown
+block, and the splits of ``benchmarks/quality.py``.
 
 Pure functions only: no measurement runs here.
 """
@@ -6,12 +7,14 @@ Pure functions only: no measurement runs here.
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 _saved_path = list(sys.path)
 sys.path.insert(0, str(BENCH))
+import quality  # noqa: E402
 import speed  # noqa: E402
 from _doc import replace_block, write_doc  # noqa: E402
 
@@ -151,3 +154,50 @@ def test_recorder_flags_rows_measured_on_an_oversubscribed_machine(monkeypatch):
     assert busy["status"] == "met" and busy["notes"].startswith("n; oversubscribed (load 5.0")
     assert idle["status"] == "missed" and idle["notes"] == ""
     assert set(speed.COLUMNS) <= set(busy)
+
+
+@pytest.mark.parametrize("n_subjects, k", [(4, 2), (5, 2), (8, 4), (9, 4), (10, 5), (20, 5)])
+def test_group_k_holds_out_at_least_two_subjects(n_subjects, k):
+    assert quality.group_k(n_subjects) == k
+    groups = np.repeat(np.arange(n_subjects), 3)
+    folds = list(quality.splits(n_subjects, 0)[f"gkf{k}"].split(groups, None, groups))
+    assert len(folds) == k
+    for train, test in folds:
+        assert len(np.unique(groups[test])) >= 2  # not leave-one-subject-out renamed
+        assert not set(groups[train]) & set(groups[test])
+
+
+def test_group_k_rejects_too_few_subjects():
+    with pytest.raises(ValueError, match="at least 4 subjects"):
+        quality.group_k(3)
+    assert not any(name.startswith("gkf") for name in quality.splits(3, 0))
+
+
+def test_within_subject_split_is_time_disjoint_inside_one_subject():
+    groups = np.repeat(["s1", "s2"], 6)
+    segment = np.array([f"song{i % 2}/{i // 2}" for i in range(6)] * 2)
+    folds = list(quality.WithinSubjectTimeSplit(n_splits=2).split(None, None, groups, segment))
+    assert len(folds) == 4
+    seg_idx = np.array([int(s.rsplit("/", 1)[-1]) for s in segment])
+    for train, test in folds:
+        assert len(set(groups[train]) | set(groups[test])) == 1
+        assert not set(seg_idx[train]) & set(seg_idx[test])
+        assert len(train) + len(test) == 6
+
+
+def test_quality_models_share_one_front_end():
+    pre = {"resample": 64.0}
+    built = {name: factory() for name, factory in quality.models(125.0, 4, "cpu", 0, pre).items()}
+    rates = {
+        name: [step.new_sfreq for _, step in est.steps if hasattr(step, "new_sfreq")]
+        for name, est in built.items()
+        if hasattr(est, "steps")
+    }
+    assert set(rates) == {"GAN", "GAN, lambda_adv=0", "Linear (mel)", "Linear (envelope)"}
+    assert all(r == [64.0] for r in rates.values())
+    assert [s.new_sfreq for _, s in built["ShuffledPairs(GAN)"].estimator.steps[1:2]] == [64.0]
+    assert all(est.steps[-1][1].sfreq == 64.0 for est in built.values() if hasattr(est, "steps"))
+    # The mean-spectrum predictor ignores the EEG and gets it unprocessed, at the recorded rate.
+    assert built["Mean spectrum"].sfreq == 125.0
+    gan = built["GAN"][-1]
+    assert gan.warmup_epochs == quality.warmup_epochs(4) < gan.max_epochs

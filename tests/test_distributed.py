@@ -1,8 +1,12 @@
 """Cross-validation spread over processes: joblib's default backend and dask.distributed.
 
-Each backend must give exactly the scores of the serial run: estimators and
-data are pickled to the workers, each fold refits the whole pipeline there,
-and nothing depends on which worker runs which fold.
+Each backend must give the scores of the serial run: estimators and data are
+pickled to the workers, each fold refits the whole pipeline there, and nothing
+depends on which worker runs which fold. "The same" is up to the last bits of
+float arithmetic: joblib gives each worker ``n_cores // n_jobs`` BLAS threads,
+and OpenBLAS sums in a thread-dependent order (relative differences ~1e-6 seen
+on 2 cores), while a fold scored on the wrong data or with another fold's
+state differs by orders of magnitude more.
 """
 
 import logging
@@ -41,7 +45,7 @@ def study():
 def _assert_same_scores(result, serial):
     for key in serial:
         if key.startswith("test_"):
-            np.testing.assert_array_equal(result[key], serial[key], err_msg=key)
+            np.testing.assert_allclose(result[key], serial[key], rtol=1e-4, err_msg=key)
 
 
 def test_loky_processes_give_the_serial_scores(study):

@@ -14,7 +14,12 @@ from sk_eeg2music.evaluation import (
     song_identification_accuracy,
     summarize,
 )
-from sk_eeg2music.pipelines import make_linear_pipeline, make_preprocessing
+from sk_eeg2music.pipelines import (
+    front_end_sfreq,
+    make_gan_pipeline,
+    make_linear_pipeline,
+    make_preprocessing,
+)
 
 
 def test_perfect_reconstructions_score_perfectly(simulated):
@@ -162,3 +167,27 @@ def test_preprocessing_requests_groups_for_alignment():
     ea = make_preprocessing(64.0)[-1][1]
     assert ea.get_metadata_routing().fit.requests["groups"] is True
     assert ea.get_metadata_routing().transform.requests["groups"] is True
+
+
+def test_preprocessing_resamples_after_the_band_pass():
+    steps = dict(make_preprocessing(125.0, resample=40.0))
+    assert list(steps) == ["filter", "resample", "scale", "clip", "align"]
+    # The low-pass follows the lower rate, so nothing aliases when resampling.
+    assert steps["filter"].h_freq == pytest.approx(18.0)
+    assert (steps["resample"].sfreq, steps["resample"].new_sfreq) == (125.0, 40.0)
+    assert make_preprocessing(125.0, h_freq=10.0, resample=40.0)[0][1].h_freq == 10.0
+    assert front_end_sfreq(125.0) == 125.0 and front_end_sfreq(125.0, {"clip": None}) == 125.0
+
+
+def test_resampled_pipelines_run_their_model_at_the_new_rate(simulated):
+    data = simulated("nmedt")  # 125 Hz EEG, 8 kHz audio, 2-s segments
+    pre = {"resample": 64.0}
+    pipe = make_linear_pipeline(data.sfreq, target="envelope", alphas=[1.0], preprocessing=pre)
+    gan = make_gan_pipeline(data.sfreq, preset="tiny", max_epochs=1, preprocessing=pre)
+    assert pipe[-1].sfreq == gan[-1].sfreq == 64.0
+    fitted, y_pred = fit_predict(
+        pipe, data.X[:6], data.y[:6], data.groups[:6], data.X[6:9], data.groups[6:9]
+    )
+    assert fitted[:-1].transform(data.X[:2]).shape[-1] == 2 * 64
+    assert fitted[-1].factor_ == 8000 // 64
+    assert y_pred.shape == data.y[6:9].shape
