@@ -18,12 +18,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/quality.py
 
 import pandas as pd
-from quality import QUICK_STIMULUS_SECONDS, warmup_epochs  # noqa: E402
+from quality import QUICK_STIMULUS_SECONDS, models  # noqa: E402
 from sklearn.model_selection import LeaveOneGroupOut
 
 from sk_eeg2music import make_simulated
 from sk_eeg2music.evaluation import cross_validate_reconstruction, summarize
-from sk_eeg2music.pipelines import make_gan_pipeline, make_linear_pipeline
+
+#: The models of ``quality.py`` whose cost and scores depend on the EEG rate.
+MODELS = ("Linear (mel)", "Linear (envelope)", "GAN")
 
 COLUMNS = ["model", "n_folds", "mel_r", "envelope_r", "id_acc", "song_acc", "fit_seconds"]
 
@@ -43,20 +45,14 @@ def main(argv=None):
         stimulus_seconds=QUICK_STIMULUS_SECONDS["nmedt"],
         random_state=0,
     )
-    gan = dict(max_epochs=args.epochs, warmup_epochs=warmup_epochs(args.epochs), verbose=0)
     rows = []
     for rate in args.rates:
         pre = None if rate == data.sfreq else {"resample": rate}
-        estimators = {
-            "Linear (mel)": make_linear_pipeline(data.sfreq, target="mel", preprocessing=pre),
-            "Linear (envelope)": make_linear_pipeline(
-                data.sfreq, target="envelope", preprocessing=pre
-            ),
-            "GAN": make_gan_pipeline(data.sfreq, preprocessing=pre, random_state=0, **gan),
-        }
-        for name, estimator in estimators.items():
+        # The same factories as quality.py, so both scripts fit identical pipelines.
+        factories = models(data.sfreq, args.epochs, "cpu", 0, pre)
+        for name in MODELS:
             s = cross_validate_reconstruction(
-                estimator,
+                factories[name](),
                 data,
                 LeaveOneGroupOut(),
                 model=f"{name} @ {rate:g} Hz",

@@ -119,6 +119,10 @@ def models(sfreq, epochs, device, seed, preprocessing=None):
     }
 
 
+#: Fewest subjects for a ``gkf`` split that holds out two subjects per fold in >= 2 folds.
+MIN_GKF_SUBJECTS = 4
+
+
 def group_k(n_subjects):
     """Folds of the ``gkf`` split: 5, or ``n_subjects // 2`` below 10 subjects.
 
@@ -127,14 +131,16 @@ def group_k(n_subjects):
     fold keeps the split distinct (fewer training subjects, several unseen
     subjects at once).
     """
-    if n_subjects < 4:
-        raise ValueError(f"the gkf split needs at least 4 subjects; got {n_subjects}.")
+    if n_subjects < MIN_GKF_SUBJECTS:
+        raise ValueError(
+            f"the gkf split needs at least {MIN_GKF_SUBJECTS} subjects; got {n_subjects}."
+        )
     return 5 if n_subjects >= 10 else n_subjects // 2
 
 
 def splits(n_subjects, seed):
     """Split name (as in the tables) -> splitter; the ``gkf`` key is ``gkf<k>``."""
-    k = group_k(n_subjects) if n_subjects >= 4 else None
+    k = group_k(n_subjects) if n_subjects >= MIN_GKF_SUBJECTS else None
     return {
         "within": WithinSubjectTimeSplit(n_splits=2),
         "loso": LeaveOneGroupOut(),
