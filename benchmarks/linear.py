@@ -2,7 +2,7 @@
 
 1. **Alpha path vs one MNE fit.** On simulated MOS-sized data (64 channels at
    64 Hz, lags 0-250 ms: 1088 lagged features), the whole ridge path over
-   ``--n-alphas`` penalties (:func:`sk_eeg2music.models.linear.fit_lagged_ridge`:
+   ``--n-alphas`` penalties (:func:`sk_eeg2music.models._lagged_ridge.fit_lagged_ridge`:
    centring, lagged Gram matrix, one eigendecomposition, every alpha) against ONE
    :class:`mne.decoding.ReceptiveField` fit at one alpha on the same data and
    lags, with ``estimator=Ridge(alpha)`` (explicit lagged design) and with
@@ -56,7 +56,7 @@ def bench_alpha_path(n_subjects, n_alphas, repeat, with_tdr):
     from sk_eeg2music import make_simulated
     from sk_eeg2music.audio import frame_envelope
     from sk_eeg2music.models import LinearDecoder
-    from sk_eeg2music.models.linear import fit_lagged_ridge, lag_samples
+    from sk_eeg2music.models._lagged_ridge import fit_lagged_ridge, lag_samples
 
     mne.set_log_level("ERROR")
     data = make_simulated("mos", n_subjects=n_subjects, segment_seconds=4.0)

@@ -48,6 +48,7 @@ from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 import sk_eeg2music
 from sk_eeg2music import MeanSpectrumBaseline, ShuffledPairs, SubjectTimeSplit, make_simulated
 from sk_eeg2music.evaluation import cross_validate_reconstruction, summarize
+from sk_eeg2music.model_selection import WithinSubjectTimeSplit
 from sk_eeg2music.pipelines import make_gan_pipeline, make_linear_pipeline
 
 #: ``--quick`` simulates shorter stimuli to stay within 20 min on 2 cores: NMED-T
@@ -59,26 +60,6 @@ QUICK_STIMULUS_SECONDS = {"nmedt": 12.0, "mos": 12.0}
 #: then 2125² instead of 4000² and its inner CV 3-5x faster. ``benchmarks/nmedt_rate.py``
 #: compares the two rates in the same harness.
 QUICK_NMEDT_RATE = 64.0
-
-
-class WithinSubjectTimeSplit:
-    """Within-subject, time-disjoint folds: per subject, held-out segment indices.
-
-    Fold ``k`` of subject ``s`` tests on ``s``'s trials whose segment index is in
-    block ``k`` of ``n_splits`` blocks and trains on ``s``'s other segments only.
-    """
-
-    def __init__(self, n_splits=2):
-        self.n_splits = n_splits
-
-    def split(self, X, y=None, groups=None, segment=None):
-        seg_idx = np.array([int(str(s).rsplit("/", 1)[-1]) for s in segment])
-        blocks = np.array_split(np.unique(seg_idx), self.n_splits)
-        for subject in np.unique(groups):
-            own = groups == subject
-            for block in blocks:
-                test = own & np.isin(seg_idx, block)
-                yield np.flatnonzero(own & ~test), np.flatnonzero(test)
 
 
 def warmup_epochs(epochs):

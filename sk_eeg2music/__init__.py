@@ -8,14 +8,23 @@ Data flow: :mod:`~sk_eeg2music.datasets` → :mod:`~sk_eeg2music.preprocessing`
 __version__ = "0.1.0"
 
 from .datasets import EEGMusicData, from_mne, load_mos, load_nmedt, make_simulated
-from .model_selection import ShuffledPairs, SubjectTimeSplit
-from .models import EEG2MusicGAN, LinearDecoder, MeanSpectrumBaseline
+from .model_selection import SubjectTimeSplit
+from .models import (
+    BeatTemplateBaseline,
+    EEG2MusicGAN,
+    LinearDecoder,
+    MeanSpectrumBaseline,
+    ReducedRankDecoder,
+    ShuffledPairs,
+    TimeShiftedPairs,
+)
 from .persistence import load_model, save_model
 from .preprocessing import BandpassFilter, ChannelScaler, Clip, EuclideanAlignment, Resample
 from .report import write_report
 
 __all__ = [
     "BandpassFilter",
+    "BeatTemplateBaseline",
     "ChannelScaler",
     "Clip",
     "EEG2MusicGAN",
@@ -23,9 +32,11 @@ __all__ = [
     "EuclideanAlignment",
     "LinearDecoder",
     "MeanSpectrumBaseline",
+    "ReducedRankDecoder",
     "Resample",
     "ShuffledPairs",
     "SubjectTimeSplit",
+    "TimeShiftedPairs",
     "from_mne",
     "load_mos",
     "load_model",

@@ -1,17 +1,31 @@
-"""Cross-validated evaluation of reconstruction pipelines, with chance levels.
+"""Cross-validated evaluation of reconstruction models, with chance levels, nulls and tests.
 
-:func:`cross_validate_reconstruction` runs one pipeline under one splitter and
-scores every test fold separately per condition (listening / imagery), with
-the chance level of each identification score; :func:`summarize` turns the
-folds into mean ± 95 % confidence intervals. The same harness runs the GAN, the
-linear baselines and the shuffled-pairs control, so their numbers compare.
+:func:`evaluate_models` is the one entry point that the demo, the command line
+and the benchmarks use: it runs every model of the registry
+(:func:`~sk_eeg2music.pipelines.make_models`) under one splitter and scores
+every test trial at two levels:
+
+* **features** (``feature_*``): the decoded log-mel at the EEG frame rate,
+  before any synthesis (:func:`~sk_eeg2music.pipelines.predict_features`),
+  against the true one (:func:`~sk_eeg2music.metrics.feature_target`);
+* **waveforms**: spectral metrics with the trial edges trimmed, match–mismatch
+  against other segments of the same stimulus, identification, and the
+  Fréchet mel distance (realism) beside its floor.
+
+Per-trial scores make paired tests possible (:func:`compare_models`:
+Wilcoxon signed-rank against each baseline and null, Holm-corrected);
+intervals resample subjects (:func:`summarize_trials`) or, over folds, need at
+least five of them (:func:`summarize`).
 
 Subject ids reach the pipeline as ``groups`` through scikit-learn's metadata
 routing, both in ``fit`` (alignment and penalties per training subject) and in
-``predict`` (each test subject aligned with its own EEG only).
+``predict`` (each test subject aligned with its own EEG only); ``stimulus``,
+``segment`` and ``condition`` reach the steps that request them (the
+time-shifted null, a condition-aware GAN).
 """
 
 import contextlib
+import dataclasses
 import inspect
 import os
 import sys
@@ -19,7 +33,6 @@ import time
 
 import numpy as np
 import pandas as pd
-import scipy.stats
 import sklearn
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
@@ -27,6 +40,10 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from . import metrics
+from ._routing import consumed, requests_groups
+from .metrics import song_identification_accuracy  # defined in metrics; importable here too
+from .models._features import predict_features
+from .stats import holm, paired_wilcoxon, subject_bootstrap, t_interval
 
 #: Metrics reported for every fold (name → function of (y_true, y_pred, sfreq)).
 FOLD_METRICS = {
@@ -34,40 +51,6 @@ FOLD_METRICS = {
     "envelope_r": metrics.envelope_correlation,
     "mcd": metrics.mel_cepstral_distortion,
 }
-
-
-def song_identification_accuracy(y_true, y_pred, stimulus, sfreq):
-    """Which song: the stimulus of the best-matching true segment, scored against the truth.
-
-    Parameters
-    ----------
-    y_true, y_pred : ndarray, shape (n_trials, n_audio)
-        True and reconstructed waveforms.
-    stimulus : ndarray of str, shape (n_trials,)
-        Stimulus of each true trial.
-    sfreq : float
-        Audio rate (Hz).
-
-    Returns
-    -------
-    accuracy : float
-        Fraction of reconstructions whose most similar true segment
-        (:func:`~sk_eeg2music.metrics.similarity_matrix`) belongs to their own
-        stimulus. Chance is ``1 / n_stimuli`` when stimuli contribute equally.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sk_eeg2music.evaluation import song_identification_accuracy
-    >>> rng = np.random.default_rng(0)
-    >>> y = rng.standard_normal((4, 8000)).astype(np.float32)
-    >>> stimulus = np.array(["song-a", "song-a", "song-b", "song-b"])
-    >>> song_identification_accuracy(y, y[[1, 0, 3, 2]], stimulus, sfreq=8000)
-    1.0
-    """
-    stimulus = np.asarray(stimulus)
-    sim = metrics.similarity_matrix(y_true, y_pred, sfreq)
-    return float(np.mean(stimulus[np.argmax(sim, axis=1)] == stimulus))
 
 
 def score_reconstructions(y_true, y_pred, sfreq, stimulus=None):
@@ -173,9 +156,9 @@ def fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test):
     """
     est = clone(estimator)
     with sklearn.config_context(enable_metadata_routing=True):
-        fit_kw = {"groups": groups_train} if _requests(est, "fit") else {}
+        fit_kw = {"groups": groups_train} if requests_groups(est, "fit") else {}
         est.fit(X_train, y_train, **fit_kw)
-        pred_kw = {"groups": groups_test} if _requests(est, "predict") else {}
+        pred_kw = {"groups": groups_test} if requests_groups(est, "predict") else {}
         y_pred = est.predict(X_test, **pred_kw)
     return est, np.asarray(y_pred, dtype=np.float32)
 
@@ -211,63 +194,210 @@ def _limit_threads(n_threads):
                 torch.set_num_threads(before)
 
 
-def _scored_fold(estimator, arrays, audio_sfreq, train, test, n_threads=None):
+def score_trials(y_true, y_pred, audio_sfreq, *, stimulus, segment, features=None):
+    """Per-trial scores of one test set, at the waveform and (given features) feature level.
+
+    Parameters
+    ----------
+    y_true, y_pred : ndarray, shape (n_trials, n_audio)
+        True and reconstructed waveforms.
+    audio_sfreq : float
+        Audio rate (Hz).
+    stimulus : ndarray of str, shape (n_trials,)
+        Stimulus of each trial (match–mismatch imposters come from the same one).
+    segment : ndarray of int, shape (n_trials,)
+        Index of each trial's segment in its stimulus.
+    features : ndarray, shape (n_trials, n_mels, n_frames) | None, default=None
+        Decoded log-mel at the EEG frame rate; adds the ``feature_*`` scores
+        (left out for single-band features such as an envelope).
+
+    Returns
+    -------
+    scores : dict of str -> ndarray, shape (n_trials,)
+        ``mel_r``, ``envelope_r`` (chance 0), ``mm_acc`` (match–mismatch,
+        chance 0.5; NaN for a trial without an imposter ≥ 1 s away), ``id_acc``
+        (hit among the distinct test segments, chance ``1 / n_segments``) and,
+        with features, ``feature_r``, ``feature_id_acc``, ``feature_mm_acc``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.evaluation import score_trials
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((4, 16000)).astype(np.float32)  # 2-s segments at 8 kHz
+    >>> s = score_trials(y, y, 8000, stimulus=np.array(["a"] * 4), segment=np.arange(4))
+    >>> sorted(s), s["id_acc"].tolist(), s["mm_acc"].tolist()
+    (['envelope_r', 'id_acc', 'mel_r', 'mm_acc'], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0])
+    """
+    out = {}
+    mm = dict(stimulus=stimulus, segment=segment)
+    with metrics.shared_spectrograms():
+        out["mel_r"] = metrics.mel_correlation_per_trial(y_true, y_pred, audio_sfreq)
+        out["envelope_r"] = metrics.envelope_correlation_per_trial(y_true, y_pred, audio_sfreq)
+        out["mm_acc"] = metrics.match_mismatch_accuracy_per_trial(y_true, y_pred, audio_sfreq, **mm)
+        if len(np.unique(segment_keys(stimulus, segment))) >= 2:
+            out["id_acc"] = metrics.identification_accuracy_per_trial(y_true, y_pred, audio_sfreq)
+    if features is not None and features.shape[1] > 1:
+        frame_rate = audio_sfreq * features.shape[2] / y_true.shape[1]
+        F_true = metrics.feature_target(y_true, audio_sfreq, frame_rate, n_mels=features.shape[1])
+        out["feature_r"] = metrics.feature_correlation_per_trial(F_true, features)
+        out["feature_mm_acc"] = metrics.match_mismatch_accuracy_per_trial(
+            F_true, features, frame_rate, **mm
+        )
+        if "id_acc" in out:
+            out["feature_id_acc"] = metrics.feature_identification_accuracy_per_trial(
+                F_true, features
+            )
+    return {k: np.asarray(v, dtype=float) for k, v in out.items()}
+
+
+def segment_keys(stimulus, segment):
+    """One label per distinct (stimulus, segment): the music a trial heard.
+
+    Parameters
+    ----------
+    stimulus, segment : array-like, shape (n_trials,)
+
+    Returns
+    -------
+    keys : ndarray of str, shape (n_trials,)
+    """
+    return np.char.add(np.char.add(np.asarray(stimulus, dtype=str), "#"), np.asarray(segment, str))
+
+
+def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, trial_scores):
+    """Fold-level scores of one condition: means of the per-trial ones, chances, p, realism."""
+    with metrics.shared_spectrograms():
+        out = score_reconstructions(y_true, y_pred, audio_sfreq, stimulus)
+        out["fmd"] = metrics.frechet_mel_distance(y_true, y_pred, audio_sfreq)
+        try:
+            out["fmd_floor"] = metrics.frechet_mel_floor(y_true, audio_sfreq, random_state=0)
+        except ValueError:  # fewer than 4 distinct test segments
+            out["fmd_floor"] = np.nan
+    for name, values in trial_scores.items():
+        out[name] = float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
+    for name in ("mm_acc", "feature_mm_acc"):
+        if name in trial_scores:
+            valid = np.isfinite(trial_scores[name])
+            out[name.replace("_acc", "_p")] = metrics.binomial_p_value(
+                out[name], int(valid.sum()), 0.5
+            )
+    if "feature_id_acc" in out and "id_chance" in out:
+        out["feature_id_p"] = metrics.binomial_p_value(
+            out["feature_id_acc"], len(y_true), out["id_chance"]
+        )
+    return out
+
+
+def _fit_predict_routed(estimator, X, y, meta, train, test, features=True):
+    """Fit a clone on ``train``, reconstruct ``test``; metadata go where requested."""
+    est = clone(estimator)
+    with sklearn.config_context(enable_metadata_routing=True):
+        fit_meta = {k: v[train] for k, v in meta.items()}
+        est.fit(X[train], y[train], **consumed(est, "fit", fit_meta))
+        test_meta = {k: v[test] for k, v in meta.items()}
+        y_pred = np.asarray(
+            est.predict(X[test], **consumed(est, "predict", test_meta)), np.float32
+        )
+        feats = None
+        if features:
+            with contextlib.suppress(TypeError):  # a model without decoded features
+                feats = np.asarray(predict_features(est, X[test], **test_meta), dtype=np.float32)
+    return est, y_pred, feats
+
+
+def _scored_fold(estimator, data, train, test, n_threads=None, features=True):
     """Fit, reconstruct and score one fold (in a worker when folds run in parallel).
 
     Scoring in the worker keeps the parent free: with two workers, the
-    parent's mel spectrograms and identification matrices would otherwise run
-    after both folds finished, serially.
+    parent's spectrograms would otherwise run after both folds finished.
 
     Parameters
     ----------
     estimator : estimator or Pipeline
-    arrays : tuple
-        ``X`` (n_trials, n_channels, n_times), ``y`` (n_trials, n_audio) and the
-        per-trial ``groups``, ``condition`` and ``stimulus``, each (n_trials,).
-    audio_sfreq : float
+    data : EEGMusicData
     train, test : ndarray of int
     n_threads : int | None
         Caps BLAS and torch threads (parallel folds).
+    features : bool
+        Also score the decoded features.
 
     Returns
     -------
     y_pred : ndarray, shape (n_test, n_audio), float32
     elapsed : float
         Wall seconds of fitting and predicting (scoring excluded).
-    scores : list of (condition, dict)
-        :func:`score_reconstructions` of the fold's trials of each condition.
+    scores : list of (condition, dict, dict)
+        Per condition: the fold-level scores and the per-trial scores (arrays
+        over the condition's test trials, in ``test`` order).
     """
-    X, y, groups, condition, stimulus = arrays
+    y = data.require_y()
+    meta = dict(
+        groups=data.groups, stimulus=data.stimulus, segment=data.segment, condition=data.condition
+    )
     t0 = time.perf_counter()
     with _limit_threads(n_threads):
-        _, y_pred = fit_predict(estimator, X[train], y[train], groups[train], X[test], groups[test])
+        _, y_pred, feats = _fit_predict_routed(estimator, data.X, y, meta, train, test, features)
         elapsed = time.perf_counter() - t0
-        condition, stimulus, y_test = condition[test], stimulus[test], y[test]
-        scores = [
-            (
-                str(cond),
-                score_reconstructions(
-                    y_test[condition == cond],
-                    y_pred[condition == cond],
-                    audio_sfreq,
-                    stimulus[condition == cond],
-                ),
+        condition, stimulus, segment = data.condition[test], data.stimulus[test], data.segment[test]
+        y_test = y[test]
+        scores = []
+        for cond in np.unique(condition):
+            sel = condition == cond
+            trial = score_trials(
+                y_test[sel],
+                y_pred[sel],
+                data.audio_sfreq,
+                stimulus=stimulus[sel],
+                segment=segment[sel],
+                features=None if feats is None else feats[sel],
             )
-            for cond in np.unique(condition)
-        ]
+            fold = _fold_scores(y_test[sel], y_pred[sel], data.audio_sfreq, stimulus[sel], trial)
+            scores.append((str(cond), fold, trial))
     return y_pred, elapsed, scores
 
 
-def _requests(estimator, method):
-    """Whether any step of ``estimator`` consumes ``groups`` in ``method``."""
-    try:
-        routing = estimator.get_metadata_routing()
-    except AttributeError:
-        return False
-    try:
-        return "groups" in routing.consumes(method=method, params={"groups"})
-    except (AttributeError, TypeError):  # pragma: no cover - old scikit-learn
-        return False
+def _cross_validate(estimator, data, folds, *, model, split, n_jobs, progress, features):
+    """Every fold of one model: fold rows, trial rows and the test predictions."""
+    y = data.require_y()
+    rows, trial_rows = [], []
+    predictions = np.full(y.shape, np.nan, dtype=np.float32)
+    threads = _threads_per_worker(n_jobs, len(folds))
+    jobs = (delayed(_scored_fold)(estimator, data, tr, te, threads, features) for tr, te in folds)
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    bar = tqdm(
+        results, total=len(folds), desc=f"{model} / {split}", disable=not progress, leave=False
+    )
+    # Closing the generator on any exit (Ctrl-C included) makes joblib abort at
+    # once and terminate its worker processes, instead of when it is collected.
+    with contextlib.closing(results):
+        for i_fold, ((_, test), (y_pred, elapsed, fold_scores)) in enumerate(zip(folds, bar)):
+            predictions[test] = y_pred
+            labels = dict(model=model, split=split, fold=i_fold)
+            for cond, row, trial in fold_scores:
+                idx = test[data.condition[test] == cond]
+                row.update(
+                    labels,
+                    condition=cond,
+                    test_subjects=",".join(map(str, np.unique(data.groups[idx]))),
+                    fit_seconds=elapsed,
+                )
+                rows.append(row)
+                trial_rows.append(
+                    pd.DataFrame(
+                        dict(
+                            labels,
+                            condition=cond,
+                            trial=idx,
+                            subject=data.groups[idx],
+                            stimulus=data.stimulus[idx],
+                            segment=data.segment[idx],
+                            **trial,
+                        )
+                    )
+                )
+    trials = pd.concat(trial_rows, ignore_index=True) if trial_rows else pd.DataFrame()
+    return pd.DataFrame(rows), trials, predictions
 
 
 def cross_validate_reconstruction(
@@ -279,8 +409,10 @@ def cross_validate_reconstruction(
     split="cv",
     max_folds=None,
     return_predictions=False,
+    return_trials=False,
     progress=True,
     n_jobs=None,
+    features=True,
 ):
     """Fit and score a pipeline on every fold of a grouped splitter.
 
@@ -299,9 +431,13 @@ def cross_validate_reconstruction(
     split : str, default="cv"
         Label of the splitter, written into the result rows.
     max_folds : int | None, default=None
-        Evaluate only the first ``max_folds`` folds (quick runs); ``None``: all.
+        Evaluate only the first ``max_folds`` folds (a smoke test; a result to
+        report uses every fold); ``None``: all.
     return_predictions : bool, default=False
         Also return the reconstructions of every test trial.
+    return_trials : bool, default=False
+        Also return the per-trial scores (see :func:`score_trials`), for
+        paired tests and subject-level intervals.
     progress : bool, default=True
         Progress bar over folds on stderr.
     n_jobs : int | None, default=None
@@ -310,13 +446,23 @@ def cross_validate_reconstruction(
         threads, whatever ``OMP_NUM_THREADS`` says. Every fold fits its own clone with the same
         seeds as a serial run; the GAN's results can still differ from it in
         the last bits, since torch's arithmetic depends on its thread count.
+    features : bool, default=True
+        Score the decoded features too, for models that expose them
+        (:func:`~sk_eeg2music.pipelines.predict_features`).
 
     Returns
     -------
     scores : pandas.DataFrame
         One row per (fold, condition) with the columns of
-        :func:`score_reconstructions` plus ``model``, ``split``, ``fold``,
-        ``condition``, ``test_subjects``, ``fit_seconds``.
+        :func:`score_reconstructions`, the means of :func:`score_trials`,
+        ``mm_p`` / ``feature_mm_p`` / ``feature_id_p`` (one-sided binomial
+        p-values), ``fmd`` and ``fmd_floor`` (Fréchet mel distance of the
+        reconstructions and of two halves of the originals), plus ``model``,
+        ``split``, ``fold``, ``condition``, ``test_subjects``, ``fit_seconds``.
+    trials : pandas.DataFrame
+        Only with ``return_trials=True``: one row per test trial with its
+        ``trial`` index, ``subject``, ``stimulus``, ``segment``, ``condition``,
+        ``fold`` and scores.
     predictions : ndarray, shape (n_trials, n_audio)
         Only with ``return_predictions=True``: the reconstruction of each
         trial from the fold that held it out (NaN for trials never tested).
@@ -337,39 +483,216 @@ def cross_validate_reconstruction(
     0     0  listening        sub-01         8      0.125
     1     1  listening        sub-02         8      0.125
     """
-    y = data.require_y()
     folds = _split(cv, data)[: max_folds or None]
-    rows = []
-    predictions = np.full(y.shape, np.nan, dtype=np.float32) if return_predictions else None
-    threads = _threads_per_worker(n_jobs, len(folds))
-    arrays = (data.X, y, data.groups, data.condition, data.stimulus)
-    jobs = (
-        delayed(_scored_fold)(estimator, arrays, data.audio_sfreq, tr, te, threads)
-        for tr, te in folds
+    scores, trials, predictions = _cross_validate(
+        estimator,
+        data,
+        folds,
+        model=model,
+        split=split,
+        n_jobs=n_jobs,
+        progress=progress,
+        features=features,
     )
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    bar = tqdm(
-        results, total=len(folds), desc=f"{model} / {split}", disable=not progress, leave=False
+    out = (
+        (scores,)
+        + ((trials,) if return_trials else ())
+        + ((predictions,) if return_predictions else ())
     )
-    for i_fold, ((_, test), (y_pred, elapsed, fold_scores)) in enumerate(zip(folds, bar)):
-        if predictions is not None:
-            predictions[test] = y_pred
-        for cond, row in fold_scores:
-            row.update(
-                model=model,
-                split=split,
-                fold=i_fold,
-                condition=cond,
-                test_subjects=",".join(map(str, np.unique(data.groups[test]))),
-                fit_seconds=elapsed,
-            )
-            rows.append(row)
-    scores = pd.DataFrame(rows)
-    return (scores, predictions) if return_predictions else scores
+    return out[0] if len(out) == 1 else out
+
+
+#: Per-trial scores in the order the tables show them (chance: 0 for r, 0.5
+#: for match–mismatch, ``id_chance`` for identification).
+TRIAL_METRICS = (
+    "feature_r",
+    "feature_id_acc",
+    "feature_mm_acc",
+    "mel_r",
+    "mm_acc",
+    "id_acc",
+    "envelope_r",
+)
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """Results of :func:`evaluate_models`: every fold and trial of every model.
+
+    Attributes
+    ----------
+    folds : pandas.DataFrame
+        One row per (model, fold, condition) (see
+        :func:`cross_validate_reconstruction`).
+    trials : pandas.DataFrame
+        One row per (model, test trial) with its per-trial scores.
+    predictions : dict of str -> ndarray, shape (n_trials, n_audio) | None
+        Each model's reconstruction of every trial from the fold that held it
+        out (NaN for trials never tested), when asked for.
+    split : str
+        Label of the splitter.
+    """
+
+    folds: pd.DataFrame
+    trials: pd.DataFrame
+    predictions: dict | None
+    split: str
+
+    def summary(self, references=None, confidence=0.95, random_state=0):
+        """One row per (model, condition): means, subject-bootstrap intervals, p-values.
+
+        Parameters
+        ----------
+        references : sequence of str | None, default=None
+            Models every other model is tested against (paired Wilcoxon on
+            per-trial scores, Holm-corrected per model, condition and
+            metric); ``None``: the baselines and nulls present (see
+            :data:`REFERENCE_MODELS`).
+        confidence : float, default=0.95
+        random_state : int | None, default=0
+            Seeds the bootstrap.
+
+        Returns
+        -------
+        summary : pandas.DataFrame
+            :func:`summarize_trials` joined with the fold-level columns of
+            :func:`summarize` (chance levels, ``fmd``, ``fmd_floor``,
+            ``fit_seconds``, ``n_folds``) and, per reference ``R`` and headline
+            metric ``M``, ``p_M_vs_R`` (Holm-adjusted).
+        """
+        per_trial = summarize_trials(self.trials, confidence, random_state=random_state)
+        per_fold = summarize(self.folds, confidence)
+        keep = ["model", "split", "condition", "n_folds"] + [
+            c
+            for c in ("id_chance", "song_acc", "song_chance", "fmd", "fmd_floor", "fit_seconds")
+            if c in per_fold.columns
+        ]
+        out = per_trial.merge(per_fold[keep], on=["model", "split", "condition"], how="left")
+        refs = [r for r in (references or REFERENCE_MODELS) if r in set(self.trials.model)]
+        if refs:
+            comp = compare_models(self.trials, refs)
+            for (ref, metric), grp in comp.groupby(["reference", "metric"], sort=False):
+                col = f"p_{metric}_vs_{ref}"
+                out = out.merge(
+                    grp[["model", "condition", "p_holm"]].rename(columns={"p_holm": col}),
+                    on=["model", "condition"],
+                    how="left",
+                )
+        return out
+
+    def comparisons(self, references=None):
+        """Paired tests of every model against ``references`` (see :func:`compare_models`)."""
+        refs = [r for r in (references or REFERENCE_MODELS) if r in set(self.trials.model)]
+        return compare_models(self.trials, refs)
+
+
+#: Models that every other model is tested against in summaries: the strongest
+#: linear model, the EEG-free baselines and the nulls (registry names).
+REFERENCE_MODELS = (
+    "reduced-rank",
+    "linear-mel",
+    "beat-template",
+    "time-shifted-gan",
+    "shuffled-gan",
+)
+
+#: Metrics compared in paired tests (headline scores at both levels).
+COMPARED_METRICS = ("feature_r", "feature_id_acc", "feature_mm_acc", "mel_r", "mm_acc")
+
+
+def evaluate_models(
+    models,
+    data,
+    cv,
+    *,
+    split="cv",
+    max_folds=None,
+    n_jobs=None,
+    progress=True,
+    return_predictions=False,
+    log=None,
+):
+    """Run every model under one splitter and score every trial: the one evaluation entry point.
+
+    Parameters
+    ----------
+    models : dict of str -> estimator
+        Name to unfitted model (e.g. :func:`~sk_eeg2music.pipelines.make_models`).
+    data : EEGMusicData
+        With audio.
+    cv : cross-validation splitter
+        Grouped by subject (``LeaveOneGroupOut()``, ``GroupKFold(5)``,
+        :class:`~sk_eeg2music.SubjectTimeSplit`); every model gets the same folds.
+    split : str, default="cv"
+        Label of the splitter.
+    max_folds : int | None, default=None
+        Only the first folds (a smoke test, never a result); ``None``: all.
+    n_jobs : int | None, default=None
+        Folds fitted in parallel (see :func:`cross_validate_reconstruction`).
+    progress : bool, default=True
+        Progress bars on stderr.
+    return_predictions : bool, default=False
+        Keep every model's reconstructions.
+    log : callable | None, default=None
+        Called with one line per model (e.g. ``print``).
+
+    Returns
+    -------
+    evaluation : Evaluation
+        ``.folds``, ``.trials``, ``.predictions``; ``.summary()`` gives the
+        table with intervals and paired p-values.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import GroupKFold
+    >>> from sk_eeg2music import make_simulated
+    >>> from sk_eeg2music.evaluation import evaluate_models
+    >>> from sk_eeg2music.pipelines import make_models
+    >>> data = make_simulated("mos", n_subjects=4, segment_seconds=2.0, audio_sfreq=8000,
+    ...                       stimulus_seconds=6.0, conditions=["listening"])
+    >>> models = make_models(data.sfreq, ["beat-template", "mean-spectrum"], n_iter=4)
+    >>> ev = evaluate_models(models, data, GroupKFold(2), split="gkf2", progress=False)
+    >>> summary = ev.summary()
+    >>> summary[["model", "n_trials", "n_folds"]]
+               model  n_trials  n_folds
+    0  beat-template        48        2
+    1  mean-spectrum        48        2
+    >>> bool(abs(summary.loc[0, "mm_acc"] - 0.5) < 0.05)  # no EEG: chance
+    True
+    """
+    folds = _split(cv, data)[: max_folds or None]
+    fold_frames, trial_frames, predictions = [], [], {}
+    for name, model in models.items():
+        if log is not None:
+            log(f"evaluating {name} ({split}, {len(folds)} folds) ...")
+        f, t, p = _cross_validate(
+            model,
+            data,
+            folds,
+            model=name,
+            split=split,
+            n_jobs=n_jobs,
+            progress=progress,
+            features=True,
+        )
+        fold_frames.append(f)
+        trial_frames.append(t)
+        if return_predictions:
+            predictions[name] = p
+    return Evaluation(
+        folds=pd.concat(fold_frames, ignore_index=True),
+        trials=pd.concat(trial_frames, ignore_index=True),
+        predictions=predictions if return_predictions else None,
+        split=split,
+    )
 
 
 def summarize(scores, confidence=0.95):
-    """Mean and confidence interval over folds, per model, split and condition.
+    """Mean and t interval over folds, per model, split and condition.
+
+    The interval needs at least five folds (:data:`~sk_eeg2music.stats.MIN_T_FOLDS`):
+    with two, ``t(0.975, 1) = 12.7`` spans most of any score's range. For
+    fewer folds use :func:`summarize_trials` (a bootstrap over subjects).
 
     Parameters
     ----------
@@ -383,8 +706,8 @@ def summarize(scores, confidence=0.95):
     -------
     summary : pandas.DataFrame
         One row per (model, split, condition) with ``n_folds`` and, for each
-        metric, ``<metric>`` (mean) and ``<metric>_ci`` (half-width; NaN with one
-        fold).
+        metric, ``<metric>`` (mean) and ``<metric>_ci`` (half-width; NaN with
+        fewer than five folds).
 
     Examples
     --------
@@ -392,14 +715,14 @@ def summarize(scores, confidence=0.95):
     >>> from sk_eeg2music.evaluation import summarize
     >>> scores = pd.DataFrame({
     ...     "model": "linear", "split": "cross-subject", "condition": "listening",
-    ...     "fold": [0, 1, 2], "mel_r": [0.1, 0.2, 0.3],
+    ...     "fold": [0, 1, 2, 3, 4], "mel_r": [0.1, 0.2, 0.3, 0.2, 0.2],
     ... })
     >>> summary = summarize(scores)
     >>> summary[["model", "n_folds", "mel_r"]]
         model  n_folds  mel_r
-    0  linear        3    0.2
-    >>> round(float(summary.loc[0, "mel_r_ci"]), 3)  # t(0.975, 2) * 0.1 / sqrt(3)
-    0.248
+    0  linear        5    0.2
+    >>> round(float(summary.loc[0, "mel_r_ci"]), 3)  # t(0.975, 4) * 0.071 / sqrt(5)
+    0.088
     """
     keys = ["model", "split", "condition"]
     numeric = [
@@ -413,10 +736,100 @@ def summarize(scores, confidence=0.95):
         for c in numeric:
             vals = grp[c].dropna().to_numpy(float)
             row[c] = vals.mean() if len(vals) else np.nan
-            if len(vals) > 1:
-                t = scipy.stats.t.ppf(0.5 + confidence / 2, len(vals) - 1)
-                row[f"{c}_ci"] = t * vals.std(ddof=1) / np.sqrt(len(vals))
-            else:
-                row[f"{c}_ci"] = np.nan
+            row[f"{c}_ci"] = t_interval(vals, confidence)
         out.append(row)
     return pd.DataFrame(out)
+
+
+def summarize_trials(trials, confidence=0.95, n_boot=2000, random_state=0):
+    """Mean of each per-trial score with a bootstrap interval over subjects.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        Per-trial rows (:attr:`Evaluation.trials`).
+    confidence : float, default=0.95
+    n_boot : int, default=2000
+    random_state : int | None, default=0
+
+    Returns
+    -------
+    summary : pandas.DataFrame
+        One row per (model, split, condition) with ``n_trials``,
+        ``n_subjects`` and, per metric of :data:`TRIAL_METRICS` present,
+        ``<metric>`` (mean of the subjects' means), ``<metric>_lo`` and
+        ``<metric>_hi`` (:func:`~sk_eeg2music.stats.subject_bootstrap`).
+    """
+    keys = ["model", "split", "condition"]
+    present = [m for m in TRIAL_METRICS if m in trials.columns]
+    out = []
+    for key, grp in trials.groupby(keys, sort=False):
+        row = dict(zip(keys, key), n_trials=len(grp), n_subjects=grp["subject"].nunique())
+        for m in present:
+            mean, lo, hi = subject_bootstrap(
+                grp[m].to_numpy(float),
+                grp["subject"].to_numpy(),
+                n_boot=n_boot,
+                confidence=confidence,
+                random_state=random_state,
+            )
+            row.update({m: mean, f"{m}_lo": lo, f"{m}_hi": hi})
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def compare_models(trials, references, metrics=COMPARED_METRICS, alternative="greater"):
+    """Paired tests of every model against each reference model, on the same test trials.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        Per-trial rows of several models under one split (:attr:`Evaluation.trials`).
+    references : sequence of str
+        Models to test against (baselines, nulls, the strongest linear model).
+    metrics : sequence of str, default=COMPARED_METRICS
+        Per-trial scores compared (those absent are skipped).
+    alternative : {"greater", "two-sided", "less"}, default="greater"
+        ``"greater"``: the model scores higher than the reference.
+
+    Returns
+    -------
+    comparisons : pandas.DataFrame
+        One row per (model, reference, condition, metric) with ``n_pairs``,
+        ``mean_diff``, ``p`` (Wilcoxon signed-rank,
+        :func:`~sk_eeg2music.stats.paired_wilcoxon`) and ``p_holm`` (Holm over
+        the references of one model, condition and metric).
+    """
+    rows = []
+    index = ["split", "condition", "trial"]
+    wide = {
+        m: trials.pivot_table(index=index, columns="model", values=m)
+        for m in metrics
+        if m in trials.columns
+    }
+    for metric, table in wide.items():
+        for model in table.columns:
+            for cond in table.index.get_level_values("condition").unique():
+                sub = table.xs(cond, level="condition")
+                family = []
+                for ref in references:
+                    if ref == model or ref not in sub.columns:
+                        continue
+                    a, b = sub[model].to_numpy(float), sub[ref].to_numpy(float)
+                    ok = np.isfinite(a) & np.isfinite(b)
+                    family.append(
+                        dict(
+                            model=model,
+                            reference=ref,
+                            condition=cond,
+                            metric=metric,
+                            n_pairs=int(ok.sum()),
+                            mean_diff=float(np.mean(a[ok] - b[ok])) if ok.any() else np.nan,
+                            p=paired_wilcoxon(a, b, alternative=alternative),
+                        )
+                    )
+                for row, p_adj in zip(family, holm([r["p"] for r in family])):
+                    row["p_holm"] = p_adj
+                rows.extend(family)
+    columns = ["model", "reference", "condition", "metric", "n_pairs", "mean_diff", "p", "p_holm"]
+    return pd.DataFrame(rows, columns=columns)

@@ -6,13 +6,35 @@ routing, so inside ``sklearn.config_context(enable_metadata_routing=True)``
 ``pipe.fit(X, y, groups=subject)`` aligns and selects penalties per subject and
 ``pipe.predict(X, groups=subject)`` aligns each test subject with its own EEG.
 Outside routing they work as ordinary pipelines (the batch is one domain).
+:func:`predict_features` gives any fitted pipeline's decoded features.
 """
 
 import sklearn
 from sklearn.pipeline import Pipeline
 
-from .models import EEG2MusicGAN, LinearDecoder
+from .models import (
+    BeatTemplateBaseline,
+    EEG2MusicGAN,
+    LinearDecoder,
+    MeanSpectrumBaseline,
+    ReducedRankDecoder,
+    ShuffledPairs,
+    TimeShiftedPairs,
+)
+from .models._features import predict_features
 from .preprocessing import BandpassFilter, ChannelScaler, Clip, EuclideanAlignment, Resample
+
+__all__ = [
+    "MODELS",
+    "front_end_sfreq",
+    "gan_warmup_epochs",
+    "make_gan_pipeline",
+    "make_linear_pipeline",
+    "make_models",
+    "make_preprocessing",
+    "make_reduced_rank_pipeline",
+    "predict_features",
+]
 
 
 def make_preprocessing(sfreq, l_freq=1.0, h_freq=None, clip=20.0, align=True, resample=None):
@@ -176,6 +198,184 @@ def make_linear_pipeline(sfreq, *, target="mel", preprocessing=None, **linear_pa
     decoder = LinearDecoder(
         target=target, sfreq=front_end_sfreq(sfreq, preprocessing), **linear_params
     )
+    return _grouped_decoder_pipeline(sfreq, "linear", decoder, preprocessing)
+
+
+def _grouped_decoder_pipeline(sfreq, name, decoder, preprocessing):
+    """Front end + a decoder whose inner CV is grouped by subject (it requests ``groups``)."""
     with sklearn.config_context(enable_metadata_routing=True):
         decoder.set_fit_request(groups=True)
-    return Pipeline([*make_preprocessing(sfreq, **(preprocessing or {})), ("linear", decoder)])
+    return Pipeline([*make_preprocessing(sfreq, **(preprocessing or {})), (name, decoder)])
+
+
+def make_reduced_rank_pipeline(sfreq, *, preprocessing=None, **params):
+    """Pre-processing followed by :class:`~sk_eeg2music.models.ReducedRankDecoder`.
+
+    The strongest linear baseline: a reduced-rank lagged ridge with one penalty
+    per mel band and the rank chosen by an inner CV grouped by subject.
+
+    Parameters
+    ----------
+    sfreq : float
+        EEG rate (Hz).
+    preprocessing : dict | None, default=None
+        Keyword arguments of :func:`make_preprocessing`.
+    **params
+        Parameters of :class:`~sk_eeg2music.models.ReducedRankDecoder`.
+
+    Returns
+    -------
+    pipe : sklearn.pipeline.Pipeline
+        Maps EEG ``(n_trials, n_channels, n_times)`` to waveforms
+        ``(n_trials, n_audio)``.
+
+    Examples
+    --------
+    >>> from sk_eeg2music.pipelines import make_reduced_rank_pipeline
+    >>> [name for name, _ in make_reduced_rank_pipeline(64.0).steps]
+    ['filter', 'scale', 'clip', 'align', 'reduced_rank']
+    """
+    decoder = ReducedRankDecoder(sfreq=front_end_sfreq(sfreq, preprocessing), **params)
+    return _grouped_decoder_pipeline(sfreq, "reduced_rank", decoder, preprocessing)
+
+
+#: The registry: every model the CLI, the demo and the benchmarks compare, in
+#: display order, with what it is. :func:`make_models` builds them.
+MODELS = {
+    "gan": "GAN (EEG2MusicGAN: decoder pre-trained on the training audio, then encoder, "
+    "then joint fine-tuning)",
+    "gan-end-to-end": "GAN ablation: one network trained end to end, no decoder pre-training",
+    "gan-recon-only": "GAN ablation: reconstruction losses only (lambda_adv=0)",
+    "gan-l1-encoder": "GAN ablation: encoder trained with L1 only (no contrastive loss)",
+    "reduced-rank": "Strongest linear: reduced-rank lagged ridge, one alpha per mel band, "
+    "lags -0.1 to 0.5 s",
+    "linear-mel": "Linear decoder: lagged ridge to log-mel, Griffin-Lim",
+    "linear-envelope": "Linear decoder: lagged ridge to the envelope, modulated noise",
+    "beat-template": "Beat template (no EEG): the training segments' mean log-mel time course",
+    "mean-spectrum": "Mean spectrum (no EEG): noise with the training music's mean spectrum",
+    "shuffled-gan": "Null: the GAN trained on EEG paired with the wrong music",
+    "time-shifted-gan": "Null: the GAN trained on its own music at a wrong time (>= 1 s)",
+}
+
+#: The models a comparison runs unless told otherwise (the ablations and the
+#: envelope decoder cost extra fits).
+DEFAULT_MODELS = (
+    "gan",
+    "reduced-rank",
+    "linear-mel",
+    "beat-template",
+    "mean-spectrum",
+    "shuffled-gan",
+    "time-shifted-gan",
+)
+
+
+def gan_warmup_epochs(epochs):
+    """Reconstruction-only epochs before the discriminator starts, for a run of ``epochs``.
+
+    Parameters
+    ----------
+    epochs : int
+        ``max_epochs`` of the GAN.
+
+    Returns
+    -------
+    warmup : int
+        ``min(5, max(1, epochs // 3))``: short runs still get adversarial epochs.
+
+    Examples
+    --------
+    >>> from sk_eeg2music.pipelines import gan_warmup_epochs
+    >>> [gan_warmup_epochs(e) for e in (1, 5, 12, 30)]
+    [1, 1, 4, 5]
+    """
+    return min(5, max(1, int(epochs) // 3))
+
+
+def make_models(
+    sfreq,
+    names=DEFAULT_MODELS,
+    *,
+    epochs=None,
+    seed=0,
+    preprocessing=None,
+    gan_params=None,
+    n_iter=32,
+    beat_period=None,
+):
+    """The registry: named, unfitted models to compare in one harness.
+
+    Parameters
+    ----------
+    sfreq : float
+        EEG rate (Hz) of the recorded data.
+    names : sequence of str, default=DEFAULT_MODELS
+        Keys of :data:`MODELS`, in the order wanted.
+    epochs : int | None, default=None
+        ``max_epochs`` of every GAN (its warm-up follows
+        :func:`gan_warmup_epochs`); ``None`` keeps the GAN's defaults.
+    seed : int, default=0
+        Seeds the GANs, the Griffin-Lim phases and the nulls' pairings.
+    preprocessing : dict | None, default=None
+        Keyword arguments of :func:`make_preprocessing`, shared by every EEG model.
+    gan_params : dict | None, default=None
+        More :class:`~sk_eeg2music.EEG2MusicGAN` parameters for every GAN
+        (ablations keep their own setting on top).
+    n_iter : int, default=32
+        Griffin-Lim iterations of the mel decoders and the beat template.
+    beat_period : float | None, default=None
+        Beat period (s) of the music, for the time-shifted null (see
+        :class:`~sk_eeg2music.models.TimeShiftedPairs`).
+
+    Returns
+    -------
+    models : dict of str -> estimator
+        Name to unfitted model; each maps EEG ``(n_trials, n_channels,
+        n_times)`` to waveforms ``(n_trials, n_audio)`` and has decoded features
+        through :func:`predict_features`.
+
+    Raises
+    ------
+    ValueError
+        If a name is not in :data:`MODELS`.
+
+    Examples
+    --------
+    >>> from sk_eeg2music.pipelines import make_models
+    >>> list(make_models(64.0, ["gan", "reduced-rank", "beat-template", "time-shifted-gan"]))
+    ['gan', 'reduced-rank', 'beat-template', 'time-shifted-gan']
+    """
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        raise ValueError(f"unknown model name(s) {unknown}; choose from {list(MODELS)}.")
+    gan = {"random_state": seed, "verbose": 0, **(gan_params or {})}
+    if epochs is not None:
+        gan.update(max_epochs=int(epochs), warmup_epochs=gan_warmup_epochs(epochs))
+    front = dict(preprocessing=preprocessing)
+
+    def make_gan(**overrides):
+        return make_gan_pipeline(sfreq, **front, **{**gan, **overrides})
+
+    factories = {
+        "gan": make_gan,
+        "gan-end-to-end": lambda: make_gan(training="end_to_end"),
+        "gan-recon-only": lambda: make_gan(lambda_adv=0.0),
+        "gan-l1-encoder": lambda: make_gan(lambda_clip=0.0),
+        "reduced-rank": lambda: make_reduced_rank_pipeline(
+            sfreq, n_iter=n_iter, random_state=seed, **front
+        ),
+        "linear-mel": lambda: make_linear_pipeline(
+            sfreq, target="mel", n_iter=n_iter, random_state=seed, **front
+        ),
+        "linear-envelope": lambda: make_linear_pipeline(sfreq, target="envelope", **front),
+        # The no-EEG baselines and the controls see the recorded EEG (no front end).
+        "beat-template": lambda: BeatTemplateBaseline(
+            sfreq=sfreq, n_iter=n_iter, random_state=seed
+        ),
+        "mean-spectrum": lambda: MeanSpectrumBaseline(sfreq=sfreq, random_state=seed),
+        "shuffled-gan": lambda: ShuffledPairs(make_gan(), random_state=seed),
+        "time-shifted-gan": lambda: TimeShiftedPairs(
+            make_gan(), beat_period=beat_period, random_state=seed, sfreq=sfreq
+        ),
+    }
+    return {name: factories[name]() for name in names}

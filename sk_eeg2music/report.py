@@ -7,133 +7,34 @@ side, above a metrics table that states the split and the chance level. The
 page is self-contained (inline CSS, no script, no external asset), so it opens
 offline and can be archived as is.
 
-Every folder is written atomically (:func:`atomic_output_dir`): files go to a
-temporary sibling folder that replaces ``out_dir`` only once complete, so a
-failure never leaves a half-written report behind.
+Every folder is written atomically: files go to a uniquely named temporary
+sibling folder that replaces ``out_dir`` only once complete, so a failure (or
+a Ctrl-C) never leaves a half-written report behind.
 """
 
-import contextlib
 import datetime
 import html
 import json
 import numbers
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ._io import OutputDirError, _check_clip, _check_int_rate, atomic_output_dir, write_wav
 from .audio import log_mel_spectrogram
-from .utils._validation import check_audio, check_sfreq
+from .utils._validation import check_sfreq
 
+# OutputDirError and write_wav live in the private ``_io`` module (every output
+# of the package goes through it) and are public here, next to write_report.
 __all__ = [
     "OutputDirError",
-    "atomic_output_dir",
-    "check_output_dir",
     "plot_log_mel",
     "write_report",
     "write_wav",
 ]
 
-#: Marks a folder written by :func:`atomic_output_dir`; only such folders (or
-#: empty ones) are ever replaced, so ``--out ~`` cannot wipe a home folder.
-MARKER = ".sk_eeg2music-output"
 _CONDITION_ORDER = ("listening", "imagery")
-
-
-class OutputDirError(OSError):
-    """The output folder cannot be written (not writable, not a folder, not ours).
-
-    Raised by :func:`check_output_dir`, :func:`atomic_output_dir` and
-    :func:`write_report` before anything is written; its message says what to do.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from sk_eeg2music.report import OutputDirError, check_output_dir
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> _ = (Path(tmp.name) / "notes.txt").write_text("not ours")
-    >>> try:
-    ...     check_output_dir(tmp.name)  # a folder this package did not write
-    ... except OutputDirError:
-    ...     print("refused")
-    refused
-    >>> tmp.cleanup()
-    """
-
-
-def _check_clip(audio, name):
-    """Validate one mono waveform; returns float64, shape (n_audio,)."""
-    arr = np.asarray(audio)
-    if arr.ndim != 1:
-        raise ValueError(
-            f"{name} must be one mono waveform of shape (n_audio,); got shape {arr.shape}. "
-            "Pass one row of y, e.g. y[i]."
-        )
-    return check_audio(arr[np.newaxis], name=name, dtype=np.float64)[0]
-
-
-def _check_int_rate(sfreq):
-    sfreq = check_sfreq(sfreq)
-    if not float(sfreq).is_integer():
-        raise ValueError(f"a WAV file needs an integer sampling rate; got sfreq={sfreq:g}.")
-    return int(sfreq)
-
-
-def write_wav(path, audio, sfreq, normalize=True, peak=0.9):
-    """Write a mono waveform as a 16-bit PCM WAV file.
-
-    Parameters
-    ----------
-    path : str | Path
-        Destination file.
-    audio : array-like, shape (n_audio,)
-        Mono waveform (any scale).
-    sfreq : int
-        Audio rate (Hz).
-    normalize : bool, default=True
-        Scale the waveform so its absolute peak is ``peak``, so that clips from
-        models with different output levels are heard at comparable loudness.
-        With ``False`` the level is kept, except that a waveform whose peak
-        exceeds 1 is scaled down to ``peak`` instead of clipping.
-    peak : float, default=0.9
-        Target absolute peak (full scale is 1).
-
-    Returns
-    -------
-    path : Path
-        The written WAV file.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> import numpy as np
-    >>> import soundfile as sf
-    >>> from sk_eeg2music.report import write_wav
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> tone = np.sin(2 * np.pi * 440 * np.arange(8000) / 8000)  # 1 s at 8 kHz
-    >>> path = write_wav(Path(tmp.name) / "tone.wav", tone, sfreq=8000)
-    >>> audio, rate = sf.read(path)
-    >>> audio.shape, rate, round(float(np.abs(audio).max()), 2)
-    ((8000,), 8000, 0.9)
-    >>> tmp.cleanup()
-    """
-    import soundfile as sf
-
-    audio = _check_clip(audio, "audio")
-    sfreq = _check_int_rate(sfreq)
-    if not 0 < peak <= 1:
-        raise ValueError(f"peak must be in (0, 1]; got {peak!r}.")
-    max_abs = float(np.max(np.abs(audio)))
-    if max_abs > 0 and (normalize or max_abs > 1.0):
-        audio = audio * (peak / max_abs)
-    path = Path(path)
-    sf.write(path, audio.astype(np.float32), sfreq, subtype="PCM_16")
-    return path
 
 
 def plot_log_mel(path, audio, sfreq, n_mels=64, hop_seconds=0.008, top_db=80.0, title=None):
@@ -210,152 +111,42 @@ def plot_log_mel(path, audio, sfreq, n_mels=64, hop_seconds=0.008, top_db=80.0, 
     return path
 
 
-def check_output_dir(out_dir):
-    """Check that ``out_dir`` can be (re)written, before any work is done.
-
-    ``out_dir`` may be missing (with missing parents, created when writing
-    starts), an empty folder, or a folder written earlier by
-    :func:`atomic_output_dir`; anything else is refused rather than deleted.
-    Nothing is created here.
-
-    Parameters
-    ----------
-    out_dir : str | Path
-        The folder about to be written.
-
-    Returns
-    -------
-    out_dir : Path
-        The absolute path.
-
-    Raises
-    ------
-    OutputDirError
-        With a message that says what is wrong and what to do.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from sk_eeg2music.report import check_output_dir
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> out = check_output_dir(Path(tmp.name) / "new" / "report")  # missing: accepted
-    >>> out.is_absolute(), out.exists()  # nothing is created
-    (True, False)
-    >>> tmp.cleanup()
-    """
-    out = Path(out_dir).expanduser().resolve()
-    if out.parent == out:
-        raise OutputDirError(f"cannot use {out} as an output folder; pick a sub-folder.")
-    if out.exists() and not out.is_dir():
-        raise OutputDirError(f"{out} exists and is not a folder; pick another output folder.")
-    try:
-        foreign = out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists()
-    except OSError as exc:
-        raise OutputDirError(f"cannot read {out}: {exc.strerror or exc}.") from exc
-    if foreign:
-        raise OutputDirError(
-            f"{out} is a non-empty folder that sk_eeg2music did not write; it is left "
-            "untouched. Pick a new or empty output folder."
-        )
-    # The nearest existing ancestor decides: missing parents are only created
-    # when writing starts, so a refused or failed run leaves no empty folders.
-    existing = next(p for p in out.parents if p.exists())
-    if not existing.is_dir():
-        raise OutputDirError(
-            f"cannot write to {out}: {existing} is a file, not a folder. Pick another "
-            "output folder."
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputDirError(
-            f"cannot write to {existing} (permission denied). Pick an output folder you can "
-            "write to."
-        )
-    return out
-
-
-@contextlib.contextmanager
-def atomic_output_dir(out_dir):
-    """Context manager: write into a temporary folder that replaces ``out_dir`` at the end.
-
-    The temporary folder is a sibling of ``out_dir`` (same file system, so the
-    final move is a rename). If the block raises, the temporary folder is
-    removed and ``out_dir`` is left as it was. Nested use is fine: writing
-    with ``atomic_output_dir(tmp / "sub")`` inside the block works as usual.
-
-    Parameters
-    ----------
-    out_dir : str | Path
-        Destination; see :func:`check_output_dir` for what is accepted.
-
-    Yields
-    ------
-    tmp : Path
-        The empty temporary folder to write into.
-
-    Raises
-    ------
-    OutputDirError
-        If ``out_dir`` cannot be written (raised before the block runs).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> from sk_eeg2music.report import atomic_output_dir
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> out = Path(tmp.name) / "run"
-    >>> with atomic_output_dir(out) as staging:
-    ...     _ = (staging / "result.txt").write_text("done")
-    ...     print(out.exists())  # not in place until the block succeeds
-    False
-    >>> (out / "result.txt").read_text()
-    'done'
-    >>> tmp.cleanup()
-    """
-    out = check_output_dir(out_dir)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    except OSError as exc:
-        raise OutputDirError(
-            f"cannot write to {out.parent}: {exc.strerror or exc}. Pick an output folder you "
-            "can write to."
-        ) from exc
-    try:
-        yield tmp
-        (tmp / MARKER).write_text("written by sk_eeg2music; safe to replace\n")
-        # mkdtemp makes a private (0o700) folder; give it the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)
-        _swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _swap_into_place(tmp, out):
-    """Rename ``tmp`` to ``out``, replacing an existing ``out`` only on success."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / out.name)
-    try:
-        os.replace(tmp, out)
-    except BaseException:
-        if old is not None:
-            os.replace(old / out.name, out)
-            shutil.rmtree(old, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _slug(text):
     """A short file-name-safe version of a label."""
     slug = re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-").lower()
     return slug[:40] or "clip"
+
+
+_SUBJECT = re.compile(r"^(?P<system>.+?),\s*(?:held-out\s+)?(?P<subject>sub-[\w.-]+)$")
+
+
+def split_label(label):
+    """Split a report row label into (system, subject).
+
+    Parameters
+    ----------
+    label : str
+        A row label of the report, e.g. ``"GAN, held-out sub-01"``.
+
+    Returns
+    -------
+    system : str
+        The label without its subject part.
+    subject : str
+        The held-out subject, or ``""`` when the label names none.
+
+    Examples
+    --------
+    >>> from sk_eeg2music.report import split_label
+    >>> split_label("GAN, held-out sub-01")
+    ('GAN', 'sub-01')
+    >>> split_label("Mean-spectrum baseline (no EEG)")
+    ('Mean-spectrum baseline (no EEG)', '')
+    """
+    match = _SUBJECT.match(label.strip())
+    if match:
+        return match["system"].strip(), match["subject"]
+    return label.strip(), ""
 
 
 def _check_items(items):
@@ -378,15 +169,20 @@ def _check_items(items):
                 "rows of the page and must be unique (and not 'Original')."
             )
         clips = [("Original", _check_clip(item["original"], f"items[{i}]['original']"))]
+        # Who made each clip, for the clips.csv manifest (listening tests read it).
+        sources = [("Original", "")]
         for j, rec in enumerate(recs):
             name = f"items[{i}]['reconstructions'][{j}]['audio']"
             clips.append((str(rec["label"]), _check_clip(rec["audio"], name)))
+            system, subject = split_label(str(rec["label"]))
+            sources.append((str(rec.get("system", system)), str(rec.get("subject", subject))))
         checked.append(
             dict(
                 stimulus=str(item["stimulus"]),
                 segment=int(item["segment"]),
                 condition=str(item["condition"]),
                 clips=clips,
+                sources=sources,
             )
         )
     return checked
@@ -408,22 +204,24 @@ def _format_cell(value):
     return str(value)
 
 
+def _html_cell(value):
+    """One escaped metrics cell; numbers carry the class that right-aligns them."""
+    text = html.escape(_format_cell(value))
+    return f"<span class='num'>{text}</span>" if isinstance(value, numbers.Number) else text
+
+
 def _metrics_table(df):
     if df.empty:
         return "<p>No metrics were computed.</p>"
-    esc = html.escape
-    head = "".join(f"<th scope='col'>{esc(str(c))}</th>" for c in df.columns)
-    rows = []
-    for record in df.itertuples(index=False):
-        cells = "".join(
-            f"<td class='{'num' if isinstance(v, numbers.Number) else 'text'}'>"
-            f"{esc(_format_cell(v))}</td>"
-            for v in record
-        )
-        rows.append(f"<tr>{cells}</tr>")
-    return (
-        f"<table class='metrics'><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+    # escape=False because every header and cell is escaped here (numbers need markup).
+    return df.rename(columns=lambda c: html.escape(str(c))).to_html(
+        index=False,
+        border=0,
+        classes="metrics",
+        justify="left",
+        escape=False,
+        na_rep="<span class='num'>—</span>",
+        formatters=[_html_cell] * df.shape[1],
     )
 
 
@@ -433,10 +231,16 @@ def _condition_key(condition):
 
 
 def _write_clips(folder, items, sfreq, normalize):
-    """Write one WAV and one PNG per clip; returns {(stim, seg): {cond: [(label, wav, png)]}}."""
+    """Write one WAV and one PNG per clip, and the ``clips.csv`` manifest.
+
+    Returns ``{(stim, seg): {cond: [(label, wav, png)]}}``.
+    """
+    import pandas as pd
+
     (folder / "audio").mkdir()
     (folder / "spectrograms").mkdir()
     groups = {}
+    manifest = []
     n = 0
     for item in items:
         cells = groups.setdefault((item["stimulus"], item["segment"]), {})
@@ -446,7 +250,7 @@ def _write_clips(folder, items, sfreq, normalize):
                 f"condition={item['condition']!r}; merge their reconstructions into one item."
             )
         cells[item["condition"]] = []
-        for label, audio in item["clips"]:
+        for (label, audio), (system, subject) in zip(item["clips"], item["sources"]):
             stem = (
                 f"{n:03d}_{_slug(item['stimulus'])}_seg{item['segment']}_"
                 f"{_slug(item['condition'])}_{_slug(label)}"
@@ -456,7 +260,20 @@ def _write_clips(folder, items, sfreq, normalize):
             cells[item["condition"]].append(
                 (label, wav.relative_to(folder), png.relative_to(folder))
             )
+            manifest.append(
+                dict(
+                    file=wav.relative_to(folder).as_posix(),
+                    stimulus=item["stimulus"],
+                    segment=item["segment"],
+                    condition=item["condition"],
+                    system=system,
+                    subject=subject,
+                    label=label,
+                )
+            )
             n += 1
+    columns = ["file", "stimulus", "segment", "condition", "system", "subject", "label"]
+    pd.DataFrame(manifest, columns=columns).to_csv(folder / "clips.csv", index=False)
     return groups
 
 
@@ -506,7 +323,7 @@ h3{margin:1.2rem 0 .4rem}.time{color:#666;font-weight:normal;font-size:.9rem}
 .sub{color:#555;margin:0 0 1rem}table{border-collapse:collapse}
 table.metrics td,table.metrics th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}
 table.metrics th{background:#eee}
-table.metrics td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.metrics span.num{display:block;text-align:right;font-variant-numeric:tabular-nums}
 table.clips th[scope=row]{text-align:left;padding-right:1rem;max-width:14rem;vertical-align:top}
 table.clips td{padding:.3rem .6rem;vertical-align:top}
 figure{margin:0}audio{width:400px;display:block}img{display:block;margin-top:.2rem}
@@ -547,6 +364,7 @@ def write_report(
     meta=None,
     notes=(),
     normalize=True,
+    tables=None,
 ):
     """Write a reconstruction report folder, atomically.
 
@@ -567,7 +385,12 @@ def write_report(
         ``segment`` (int), ``condition`` (str), ``original`` (ndarray, shape
         (n_audio,)) and optionally ``reconstructions``: a list of
         ``{"label": str, "audio": ndarray of shape (n_audio,)}``, labels unique
-        within an item. A label names a page row, e.g. ``"GAN, held-out sub-01"``.
+        within an item. A label names a page row, e.g. ``"GAN, held-out sub-01"``;
+        optional ``"system"`` and ``"subject"`` keys say which model made the
+        clip for which held-out subject (written to ``clips.csv``, one row per
+        WAV: ``file``, ``stimulus``, ``segment``, ``condition``, ``system``
+        (``"Original"`` for the music), ``subject``, ``label``; the label
+        is split by :func:`split_label` when they are absent).
     metrics : pandas.DataFrame | list of dict | None
         One row per (model, split, condition, ...), in the column order to
         show; include the chance level and the shuffled control as columns or
@@ -585,6 +408,10 @@ def write_report(
         Highlighted remarks shown at the top of the page.
     normalize : bool, default=True
         Peak-normalise every clip (see :func:`write_wav`).
+    tables : dict of str -> pandas.DataFrame | None, default=None
+        More tables shown under the metrics table, each under its title (e.g.
+        the paired tests, so no table is wider than the page); also saved in
+        ``metrics.json`` under ``tables``.
 
     Returns
     -------
@@ -617,12 +444,15 @@ def write_report(
     >>> page = write_report(Path(tmp.name) / "report", items, metrics, sfreq=8000,
     ...                     split_description="illustration only: no split")
     >>> page.name, sorted(p.name for p in page.parent.iterdir() if not p.name.startswith("."))
-    ('report.html', ['audio', 'metrics.csv', 'metrics.json', 'report.html', 'spectrograms'])
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ('report.html', ['audio', 'clips.csv', 'metrics.csv', 'metrics.json', 'report.html',
+     'spectrograms'])
     >>> tmp.cleanup()
     """
     items = _check_items(items)
     sfreq = _check_int_rate(sfreq)
     df = _metrics_frame(metrics)
+    extra = {str(name): _metrics_frame(t) for name, t in (tables or {}).items()}
     meta = dict(meta or {})
     durations = {(it["stimulus"], it["segment"]): len(it["clips"][0][1]) / sfreq for it in items}
     with atomic_output_dir(out_dir) as tmp:
@@ -633,13 +463,15 @@ def write_report(
             split_description=split_description,
             meta={str(k): str(v) for k, v in meta.items()},
             metrics=json.loads(df.to_json(orient="records")) if not df.empty else [],
+            tables={name: json.loads(t.to_json(orient="records")) for name, t in extra.items()},
         )
         (tmp / "metrics.json").write_text(json.dumps(payload, indent=2))
         page = _render_html(
             title,
             split_description,
             meta,
-            _metrics_table(df),
+            _metrics_table(df)
+            + "".join(f"<h3>{html.escape(n)}</h3>{_metrics_table(t)}" for n, t in extra.items()),
             _clips_section(groups, durations),
             notes,
             normalize,

@@ -15,15 +15,18 @@ from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 from sklearn.pipeline import Pipeline
 
-from sk_eeg2music import report
+from sk_eeg2music import _io
+from sk_eeg2music._io import MARKER
 from sk_eeg2music.cli import build_parser, main
 from sk_eeg2music.persistence import model_info
-from sk_eeg2music.report import MARKER
 
 QUICK = [
     "--n-subjects", "2", "--audio-sfreq", "8000", "--segment-seconds", "4", "--epochs", "1",
-    "--folds", "1",
+    "--folds", "2", "--preset", "tiny",
 ]  # fmt: skip
+# The demo test's models: the GAN, a linear decoder, an EEG-free baseline and the
+# GAN's timing null (the full list costs minutes; each model is tested on its own).
+DEMO_SUBSET = ["--models", "gan", "linear-mel", "beat-template", "time-shifted-gan"]
 
 
 def test_help_lists_demo():
@@ -55,24 +58,40 @@ def test_module_entry_point_runs():
 
 def test_demo_writes_report(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), *QUICK]) == 0
+    assert main(["demo", "--out", str(out), *QUICK, *DEMO_SUBSET]) == 0
     captured = capsys.readouterr()
     assert f"report: {out.resolve() / 'report.html'}" in captured.out
     assert "simulating" in captured.err  # progress goes to stderr, results to stdout
     page = (out / "report.html").read_text(encoding="utf-8")
     n_audio = page.count("<audio controls")
-    # stimulus x condition x (original, GAN, linear, shuffled control, mean spectrum)
-    assert n_audio == len(list((out / "audio").glob("*.wav"))) == 4 * 2 * 5
-    for label in ("GAN, held-out sub-01", "Linear decoder (mel)", "Shuffled-pairs GAN"):
+    # stimulus x condition x (original, GAN for 2 held-out subjects, linear, beat, null)
+    assert n_audio == len(list((out / "audio").glob("*.wav"))) == 4 * 2 * 6
+    for label in (
+        "GAN, held-out sub-01",
+        "GAN, held-out sub-02",
+        "Linear decoder (mel), held-out sub-01",
+        "Beat template (no EEG)",
+        "Time-shifted null (GAN)",
+        "Paired tests",
+    ):
         assert label in page
     metrics = pd.read_csv(out / "metrics.csv")
     assert set(metrics.condition) == {"listening", "imagery"}
-    assert set(metrics.split) == {"leave-one-subject-out"}
-    assert (metrics.id_chance > 0).all() and metrics.mel_r.notna().all()
-    models = {row["model"] for row in json.loads((out / "metrics.json").read_text())["metrics"]}
-    assert len(models) == 4
+    assert set(metrics.model) == {"gan", "linear-mel", "beat-template", "time-shifted-gan"}
+    assert metrics["feature r [95% CI]"].notna().all()
+    tables = json.loads((out / "metrics.json").read_text())["tables"]
+    (tests,) = tables.values()
+    assert {row["model"] for row in tests} == set(metrics.model)
+    assert "GroupKFold(2)" in json.loads((out / "metrics.json").read_text())["split_description"]
     assert (out / MARKER).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]  # no temporary left
+
+
+def test_demo_refuses_a_single_fold(tmp_path, capsys):
+    argv = ["demo", "--out", str(tmp_path / "d"), *QUICK, "--folds", "1"]
+    assert main(argv) == 2
+    assert "GroupKFold needs 2" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
 
 
 def test_demo_passes_snr_and_n_jobs(tmp_path, monkeypatch):
@@ -381,7 +400,7 @@ def test_failed_fit_creates_nothing(tmp_path, monkeypatch, capsys):
     assert _tree(tmp_path) == []  # not even the parent folders
 
 
-@pytest.mark.parametrize("failure", ["predict", "write"])
+@pytest.mark.parametrize("failure", ["predict", "write", "libsndfile"])
 def test_failed_reconstruct_leaves_the_previous_output_untouched(
     failure, fitted, tmp_path, monkeypatch, capsys
 ):
@@ -397,8 +416,8 @@ def test_failed_reconstruct_leaves_the_previous_output_untouched(
 
         monkeypatch.setattr(Pipeline, "predict", fail)
         expected_status, message = 2, "prediction failed"
-    else:
-        real, calls = report.write_wav, []
+    elif failure == "write":
+        real, calls = _io.write_wav, []
 
         def fail(path, *args, **kwargs):  # the disk fills up after the first file
             calls.append(path)
@@ -406,10 +425,175 @@ def test_failed_reconstruct_leaves_the_previous_output_untouched(
                 raise OSError(28, "No space left on device")
             return real(path, *args, **kwargs)
 
-        monkeypatch.setattr(report, "write_wav", fail)
+        monkeypatch.setattr(_io, "write_wav", fail)
         expected_status, message = 1, "No space left on device"
+    else:
+        real, calls = sf.write, []
+
+        def fail(file, *args, **kwargs):  # libsndfile's own error on a full disk
+            calls.append(file)
+            if len(calls) > 1:
+                raise sf.LibsndfileError(2, prefix=f"Error writing {file}: ")
+            return real(file, *args, **kwargs)
+
+        monkeypatch.setattr(sf, "write", fail)
+        expected_status, message = 1, "System error.; nothing was written."
     argv = ["reconstruct", "--model", str(fitted[0]), *HELD_OUT, "--out", str(out_dir)]
     assert main(argv) == expected_status
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.splitlines()[-1].startswith("error: ")  # one line, no traceback
+    assert "Traceback" not in err
     assert _tree(tmp_path) == before
     assert (out_dir / "old.wav").read_text() == "previous run"
+
+
+# ------------------------------------------------ outputs, messages, Ctrl-C
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's /proc")
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["fit", *TINY_DATA, *TINY_FIT, "--out", "/proc/x.safetensors"],
+        ["demo", *QUICK, "--out", "/proc/newdir"],
+        ["evaluate", *TINY_DATA, "--out", "/proc/newdir"],
+        ["reconstruct", "--model", "m.safetensors", "--out", "/proc/newdir"],
+    ],
+    ids=["fit", "demo", "evaluate", "reconstruct"],
+)
+def test_out_where_nothing_can_be_created_fails_at_once(argv, capsys):
+    # /proc passes os.access for root; only the probe file tells.
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write to /proc") and err.count("\n") == 1
+    assert "loading" not in err and "simulating" not in err
+
+
+def test_fit_refuses_a_model_file_written_meanwhile(tmp_path, monkeypatch, capsys):
+    from sk_eeg2music import persistence
+
+    out = tmp_path / "linear.safetensors"
+    real = persistence.save_model
+
+    def racing_save(estimator, path, **kwargs):  # another run finishes first
+        out.write_text("the other run's model")
+        return real(estimator, path, **kwargs)
+
+    monkeypatch.setattr(persistence, "save_model", racing_save)
+    argv = ["fit", *TINY_DATA, "--model", "linear-envelope", "--out", str(out)]
+    assert main(argv) == 2
+    assert "created while this run was working" in capsys.readouterr().err
+    assert out.read_text() == "the other run's model"
+    assert _tree(tmp_path) == ["linear.safetensors"]  # no temporary file left
+    assert main([*argv, "--overwrite"]) == 0
+    assert model_info(out)["estimator"] == "Pipeline"
+    assert _tree(tmp_path) == ["linear.safetensors"]
+
+
+def test_ctrl_c_in_process_exits_130_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    def interrupted(self, X, y=None, **params):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Pipeline, "fit", interrupted)
+    out = tmp_path / "new" / "model.safetensors"
+    assert main(["fit", *TINY_DATA, "--model", "linear-envelope", "--out", str(out)]) == 130
+    assert capsys.readouterr().err.endswith("interrupted (Ctrl-C); nothing was written.\n")
+    assert _tree(tmp_path) == []
+
+
+def test_errors_are_reported_on_one_line(tmp_path, monkeypatch, capsys):
+    def fail(self, X, y=None, **params):
+        raise ValueError("the decoder diverged:\n  lower the learning rate")
+
+    monkeypatch.setattr(Pipeline, "fit", fail)
+    out = tmp_path / "model.safetensors"
+    assert main(["fit", *TINY_DATA, "--model", "linear-envelope", "--out", str(out)]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last == "error: the decoder diverged: lower the learning rate"
+
+
+@pytest.mark.parametrize("split", ["loso", "group-kfold"])
+def test_evaluate_with_one_subject_says_two_are_needed(split, tmp_path, capsys):
+    argv = ["evaluate", *TINY_DATA, "--n-subjects", "1", "--split", split]
+    assert main([*argv, "--out", str(tmp_path / "ev")]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert f"--split {split} holds subjects out, so it needs at least 2 subjects" in err
+    assert "n_splits" not in err and "Fold" not in err
+    assert _tree(tmp_path) == []
+
+
+@pytest.mark.parametrize("dataset", ["nmedt", "mos"])
+def test_data_dir_that_is_a_file_is_called_a_file(dataset, tmp_path, capsys):
+    (tmp_path / "data.zip").write_text("an archive")
+    argv = ["fit", "--dataset", dataset, "--data-dir", str(tmp_path / "data.zip")]
+    assert main([*argv, "--out", str(tmp_path / "m.safetensors")]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert "data.zip is a file, not a folder" in err and "does not exist" not in err
+
+
+def test_folder_named_like_a_data_file_is_called_a_folder(tmp_path, capsys):
+    (tmp_path / "NMED-T" / "song21_Imputed.mat").mkdir(parents=True)
+    argv = ["fit", "--dataset", "nmedt", "--data-dir", str(tmp_path / "NMED-T"), "--songs", "21"]
+    assert main([*argv, "--out", str(tmp_path / "m.safetensors")]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert "song21_Imputed.mat is a folder, not the file song21_Imputed.mat" in err
+    assert "missing" not in err
+
+
+def test_songs_reach_the_nmedt_loader_and_only_it(tmp_path, monkeypatch, capsys):
+    import sk_eeg2music
+
+    seen = {}
+
+    def fake_load_nmedt(data_dir, **kwargs):
+        seen.update(kwargs)
+        raise ValueError("stop after the loader's arguments")
+
+    monkeypatch.setattr(sk_eeg2music, "load_nmedt", fake_load_nmedt)
+    out = str(tmp_path / "m.safetensors")
+    argv = ["fit", "--dataset", "nmedt", "--data-dir", str(tmp_path), "--songs", "21", "song22"]
+    assert main([*argv, "--out", out]) == 2
+    assert seen["songs"] == ["21", "song22"]
+    assert main(["fit", *TINY_DATA, "--songs", "21", "--out", out]) == 2
+    assert "--songs selects NMED-T songs" in capsys.readouterr().err
+
+
+def test_missing_nmedt_songs_advice_names_the_cli_flag(tmp_path, capsys):
+    argv = ["fit", "--dataset", "nmedt", "--data-dir", str(tmp_path), "--songs", "21"]
+    assert main([*argv, "--out", str(tmp_path / "m.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert "--songs on the command line" in err
+    assert "--songs" in _fit_help()
+
+
+def _fit_help():
+    with contextlib.redirect_stdout(io.StringIO()) as buf, pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    return buf.getvalue()
+
+
+def test_run_demo_checks_its_folder_before_any_work(tmp_path, monkeypatch):
+    import sk_eeg2music.demo as demo
+
+    def never(**kwargs):
+        raise AssertionError("simulated before checking the output folder")
+
+    monkeypatch.setattr(demo, "make_simulated", never)
+    (tmp_path / "notes.txt").write_text("keep me")
+    with pytest.raises(_io.OutputDirError, match="did not write"):
+        demo.run_demo(tmp_path)
+    assert _tree(tmp_path) == ["notes.txt"]
+
+
+def test_model_names_come_from_the_registry(tmp_path, capsys):
+    from sk_eeg2music.pipelines import MODELS
+
+    for command, dest in (("fit", "model"), ("evaluate", "models")):
+        sub = build_parser()._subparsers._group_actions[0].choices[command]
+        action = next(a for a in sub._actions if a.dest == dest)
+        assert list(action.choices) == list(MODELS)
+    out = tmp_path / "ev"
+    data = [*TINY_DATA, "--segment-seconds", "2"]  # two segments per stimulus: imposters
+    argv = ["evaluate", *data, "--models", "mean-spectrum", "--out", str(out)]
+    assert main(argv) == 0
+    assert set(pd.read_csv(out / "metrics.csv").model) == {"mean-spectrum"}
+    assert "evaluating mean-spectrum (loso, 2 folds)" in capsys.readouterr().err

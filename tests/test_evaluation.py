@@ -4,13 +4,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.model_selection import LeaveOneGroupOut
+from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
 from sk_eeg2music import MeanSpectrumBaseline, SubjectTimeSplit
 from sk_eeg2music.evaluation import (
+    compare_models,
     cross_validate_reconstruction,
+    evaluate_models,
     fit_predict,
     score_reconstructions,
+    score_trials,
     song_identification_accuracy,
     summarize,
 )
@@ -18,6 +21,7 @@ from sk_eeg2music.pipelines import (
     front_end_sfreq,
     make_gan_pipeline,
     make_linear_pipeline,
+    make_models,
     make_preprocessing,
 )
 
@@ -149,15 +153,81 @@ def test_groups_reach_alignment_in_fit_and_predict(simulated):
     np.testing.assert_allclose(alone, shared[: a.sum()], rtol=1e-4, atol=1e-6)
 
 
-def test_summarize_gives_mean_and_t_interval():
-    scores = pd.DataFrame(
-        dict(model="m", split="s", condition="c", fold=[0, 1, 2], mel_r=[0.1, 0.2, 0.3])
-    )
+def test_summarize_gives_a_t_interval_only_from_five_folds():
+    vals = [0.1, 0.2, 0.3, 0.25, 0.15]
+    scores = pd.DataFrame(dict(model="m", split="s", condition="c", fold=range(5), mel_r=vals))
     out = summarize(scores)
-    assert out.loc[0, "n_folds"] == 3 and out.loc[0, "mel_r"] == pytest.approx(0.2)
-    assert out.loc[0, "mel_r_ci"] == pytest.approx(4.302653 * 0.1 / np.sqrt(3), rel=1e-5)
-    single = summarize(scores.iloc[:1])
-    assert np.isnan(single.loc[0, "mel_r_ci"])
+    assert out.loc[0, "n_folds"] == 5 and out.loc[0, "mel_r"] == pytest.approx(0.2)
+    t = 2.776445  # t(0.975, 4)
+    assert out.loc[0, "mel_r_ci"] == pytest.approx(t * np.std(vals, ddof=1) / np.sqrt(5), 1e-5)
+    # Two or three folds: t(0.975, 1) = 12.7 would span the whole scale.
+    assert np.isnan(summarize(scores.iloc[:3]).loc[0, "mel_r_ci"])
+    assert np.isnan(summarize(scores.iloc[:1]).loc[0, "mel_r_ci"])
+
+
+def _eeg_free_models(sfreq):
+    return make_models(sfreq, ["beat-template", "mean-spectrum"], n_iter=4)
+
+
+def test_score_trials_levels_and_chance():
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((6, 16000)).astype(np.float32)
+    stimulus, segment = np.repeat(["a", "b"], 3), np.tile(np.arange(3), 2)
+    F = rng.standard_normal((6, 16, 64)).astype(np.float32)
+    s = score_trials(y, y[::-1].copy(), 8000, stimulus=stimulus, segment=segment, features=F)
+    assert set(s) == {
+        "mel_r",
+        "envelope_r",
+        "mm_acc",
+        "id_acc",
+        "feature_r",
+        "feature_id_acc",
+        "feature_mm_acc",
+    }
+    assert all(v.shape == (6,) for v in s.values())
+    assert s["id_acc"].mean() == 0.0  # every reconstruction is another segment's audio
+    # Single-band features (an envelope) are not log-mels: no feature level.
+    assert "feature_r" not in score_trials(
+        y, y, 8000, stimulus=stimulus, segment=segment, features=F[:, :1]
+    )
+
+
+def test_evaluate_models_scores_every_trial_and_fold_of_every_model(simulated):
+    data = simulated("mos").select(condition="listening")
+    ev = evaluate_models(_eeg_free_models(data.sfreq), data, GroupKFold(2), progress=False)
+    assert set(ev.folds.model) == {"beat-template", "mean-spectrum"}
+    assert len(ev.folds) == 2 * 2
+    assert len(ev.trials) == 2 * len(data.X)  # every trial once per model
+    assert sorted(ev.trials[ev.trials.model == "mean-spectrum"].trial) == list(range(len(data.X)))
+    for col in ("fmd", "fmd_floor", "mm_acc", "feature_r", "feature_mm_acc", "id_chance"):
+        assert col in ev.folds.columns
+    # No EEG: match-mismatch and feature r sit at chance.
+    summary = ev.summary()
+    assert summary.set_index("model").loc["mean-spectrum", "feature_mm_acc"] == pytest.approx(0.5)
+    assert summary.set_index("model").loc["mean-spectrum", "feature_r"] == pytest.approx(
+        0, abs=1e-6
+    )
+    assert {"feature_r_lo", "feature_r_hi", "n_subjects"} <= set(summary.columns)
+    assert "p_feature_r_vs_beat-template" in summary.columns
+
+
+def test_compare_models_pairs_trials_and_detects_a_better_model():
+    rng = np.random.default_rng(0)
+    n = 40
+    base = dict(split="s", condition="c", trial=np.arange(n), subject=np.arange(n) % 4)
+    good = pd.DataFrame(dict(base, model="good", feature_r=0.3 + 0.05 * rng.standard_normal(n)))
+    null = pd.DataFrame(dict(base, model="null", feature_r=0.05 * rng.standard_normal(n)))
+    ref = pd.DataFrame(dict(base, model="ref", feature_r=0.05 * rng.standard_normal(n)))
+    trials = pd.concat([good, null, ref], ignore_index=True)
+    comp = compare_models(trials, ["null", "ref"], metrics=["feature_r"]).set_index(
+        ["model", "reference"]
+    )
+    assert comp.loc[("good", "null"), "p_holm"] < 1e-6
+    assert comp.loc[("good", "null"), "n_pairs"] == n
+    assert comp.loc[("null", "ref"), "p"] > 0.01
+    assert ("null", "null") not in comp.index
+    # Holm: the adjusted p is never below the raw one.
+    assert (comp.p_holm >= comp.p - 1e-12).all()
 
 
 def test_preprocessing_requests_groups_for_alignment():

@@ -8,6 +8,7 @@ numpy ``LinAlgError``, a torch ``RuntimeError`` or an ``IndexError``), and a
 result must never hold NaN or inf.
 """
 
+import linecache
 import os
 import warnings
 
@@ -72,6 +73,28 @@ def eeg_shapes(max_side=6, max_times=48):
     return shape()
 
 
+# Where a ValueError counts as the package's own: a ``raise`` in the package, or in
+# the scikit-learn checks that its estimators call (``validate_data`` and the
+# ``_parameter_constraints`` validation).
+_VALIDATING_MODULES = (
+    "sk_eeg2music",
+    "sklearn.utils.validation",
+    "sklearn.utils._param_validation",
+)
+
+
+def raised_by_validation(exc):
+    """``(True, where)`` if ``exc`` was raised by a ``raise`` statement of the package's
+    validation, ``(False, where)`` if it came from inside numpy, scipy, torch, ..."""
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    module = tb.tb_frame.f_globals.get("__name__", "")
+    line = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).strip()
+    where = f"{module}:{tb.tb_lineno}: {line}"
+    return module.startswith(_VALIDATING_MODULES) and line.startswith("raise"), where
+
+
 def check_outcome(call, *args, **kwargs):
     """Run ``call``; a result must be finite, an error a package ValueError."""
     try:
@@ -82,6 +105,8 @@ def check_outcome(call, *args, **kwargs):
         pytest.fail(f"numpy LinAlgError leaked out of {call}: {exc}")
     except ValueError as exc:
         assert str(exc), "ValueError without a message"
+        own, where = raised_by_validation(exc)
+        assert own, f"{call} let a ValueError from {where!r} through: {exc}"
         return None
     except TypeError as exc:
         # Non-numeric input keeps numpy's TypeError; every array here is numeric.
@@ -248,3 +273,20 @@ def test_metrics_on_edge_cases(metric, case):
     edge = np.resize(edge, (3, 800)) if edge.size else edge
     check_outcome(metric, y, edge, sfreq=8000.0)
     check_outcome(metric, edge, y, sfreq=8000.0)
+
+
+def test_origin_check_tells_package_errors_from_numpy():
+    """The check above refuses numpy's own ValueErrors and accepts the package's."""
+    for numpy_error in (lambda: np.zeros(3).reshape(2), lambda: np.max(np.array([]))):
+        with pytest.raises(ValueError) as info:
+            numpy_error()
+        assert not raised_by_validation(info.value)[0]
+    X = np.zeros((2, 3, 8), dtype=np.float32)
+    with pytest.raises(ValueError) as info:
+        LinearDecoder(target="pitch").fit(X, np.zeros((2, 64)))
+    own, where = raised_by_validation(info.value)
+    assert own and where.startswith("sklearn.utils._param_validation")
+    with pytest.raises(ValueError) as info:  # y of another length than the EEG's
+        LinearDecoder(sfreq=64.0).fit(X, np.zeros((3, 64)))
+    own, where = raised_by_validation(info.value)
+    assert own and where.startswith("sk_eeg2music"), where

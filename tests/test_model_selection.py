@@ -1,18 +1,15 @@
-"""Leakage-safe splits and the shuffled-pairs control."""
+"""Leakage-safe splits (the null controls they re-export: tests/models/test_controls.py)."""
 
 import numpy as np
 import pytest
 import sklearn
-from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import cross_validate
 
-from sk_eeg2music.metrics import _unique_rows
-from sk_eeg2music.model_selection import (
-    ShuffledPairs,
-    SubjectTimeSplit,
-    class_avoiding_permutation,
-    music_classes,
-)
+import sk_eeg2music
+from sk_eeg2music import model_selection, models
+from sk_eeg2music.model_selection import SubjectTimeSplit, WithinSubjectTimeSplit
+from sk_eeg2music.models import controls
 
 
 def _labels(n_subjects=6, n_segments=10, n_stimuli=2):
@@ -83,12 +80,16 @@ class _Memorizer(RegressorMixin, BaseEstimator):
         return np.repeat(self.train_y_[:1], len(X), axis=0)
 
 
-def test_subject_time_split_with_metadata_routing():
+@pytest.mark.parametrize(
+    "cv",
+    [SubjectTimeSplit(n_splits=3), WithinSubjectTimeSplit(n_splits=2)],
+    ids=lambda cv: type(cv).__name__,
+)
+def test_splits_with_metadata_routing(cv):
     subject, segment, _ = _labels()
     rng = np.random.default_rng(0)
     X = rng.standard_normal((len(subject), 4))
     y = rng.standard_normal((len(subject), 4))
-    cv = SubjectTimeSplit(n_splits=3)
     with sklearn.config_context(enable_metadata_routing=True):
         res = cross_validate(
             _Memorizer().set_fit_request(groups=False),
@@ -104,6 +105,7 @@ def test_subject_time_split_with_metadata_routing():
         est = _Memorizer().set_fit_request(groups=True)
         cross_validate(est, X, y, cv=cv, params={"groups": subject, "segment": segment})
     expected = list(cv.split(X, groups=subject, segment=segment))
+    assert len(res["indices"]["test"]) == len(expected)
     for (train, test), got_train, got_test in zip(
         expected, res["indices"]["train"], res["indices"]["test"]
     ):
@@ -111,81 +113,67 @@ def test_subject_time_split_with_metadata_routing():
         np.testing.assert_array_equal(test, got_test)
 
 
-def _trials(n_subjects=4, n_segments=5, n_audio=16, seed=0):
-    """Waveforms that repeat across subjects, as in real data."""
-    rng = np.random.default_rng(seed)
-    music = rng.standard_normal((n_segments, n_audio)).astype(np.float32)
-    subject = np.repeat(np.arange(n_subjects), n_segments)
-    segment = np.tile(np.arange(n_segments), n_subjects)
-    y = music[segment]
-    X = rng.standard_normal((len(y), 3, 4)).astype(np.float32)
-    return X, y, subject, segment
+@pytest.mark.parametrize(
+    "name", ["ShuffledPairs", "TimeShiftedPairs", "music_classes", "class_avoiding_permutation"]
+)
+def test_null_controls_are_reexported(name):
+    # They live next to the models; the old import path keeps working.
+    obj = getattr(controls, name)
+    assert getattr(model_selection, name) is obj
+    assert name in model_selection.__all__
+    if name[0].isupper():
+        assert getattr(models, name) is getattr(sk_eeg2music, name) is obj
+        assert name in models.__all__ and name in sk_eeg2music.__all__
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_shuffled_pairs_never_pairs_a_trial_with_its_own_music(seed):
-    X, y, subject, segment = _trials(seed=seed)
-    ctrl = ShuffledPairs(_Memorizer(), random_state=seed).fit(X, y, groups=subject)
-    fitted_y = ctrl.estimator_.train_y_
-    np.testing.assert_array_equal(ctrl.estimator_.train_X_, X)  # EEG untouched
-    # Nobody keeps their own audio, nor the same music heard by another subject.
-    assert not np.any(np.all(fitted_y == y, axis=1))
-    np.testing.assert_array_equal(np.sort(ctrl.permutation_), np.arange(len(y)))
-    assert ctrl.n_same_music_ == 0
-    np.testing.assert_array_equal(ctrl.estimator_.groups_, subject)  # routed through
+@pytest.mark.parametrize("use_id", [False, True])
+def test_within_subject_split_tests_each_subject_on_held_out_segments(use_id):
+    subject, segment, segment_id = _labels(n_subjects=3, n_segments=6)
+    seg = segment_id if use_id else segment
+    X = np.zeros((len(subject), 2))
+    cv = WithinSubjectTimeSplit(n_splits=3)
+    folds = list(cv.split(X, groups=subject, segment=seg))
+    assert len(folds) == cv.get_n_splits(groups=subject) == 9
+    tested = np.concatenate([test for _, test in folds])
+    np.testing.assert_array_equal(np.sort(tested), np.arange(len(subject)))  # each trial once
+    for train, test in folds:
+        assert len(train) and len(test)
+        # One subject per fold, trained only on its own trials...
+        assert len(set(subject[train]) | set(subject[test])) == 1
+        # ...at other segment indices (the same music for every stimulus).
+        assert not set(segment[train]) & set(segment[test])
+        assert len(train) + len(test) == 6 * 2
+    # Segment ids "stimulus/k" are read as their index k: the same folds.
+    other = segment if use_id else segment_id
+    for (tr, te), (tr2, te2) in zip(folds, cv.split(X, groups=subject, segment=other)):
+        np.testing.assert_array_equal(tr, tr2)
+        np.testing.assert_array_equal(te, te2)
 
 
-def test_shuffled_pairs_respects_segment_labels():
-    X, y, subject, segment = _trials(n_segments=6)
-    # Segments 0-2 and 3-5 are labelled as two "segments" although their audio
-    # differs: with segment given no trial may get audio from its own label.
-    label = segment // 3
-    ctrl = ShuffledPairs(_Memorizer(), random_state=0).fit(X, y, segment=label)
-    assert np.all(label[ctrl.permutation_] != label)
+def test_within_subject_split_blocks_are_consecutive_segments():
+    subject = np.repeat(["s1", "s2"], 4)
+    segment = np.tile(["m/0", "m/1", "m/2", "m/3"], 2)
+    folds = list(WithinSubjectTimeSplit(2).split(None, groups=subject, segment=segment))
+    assert [test.tolist() for _, test in folds] == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    assert [train.tolist() for train, _ in folds] == [[2, 3], [0, 1], [6, 7], [4, 5]]
 
 
-def test_shuffled_pairs_warns_when_a_null_is_impossible():
-    X, y, _, _ = _trials(n_subjects=1, n_segments=6)
-    y[:4] = y[0]  # 4 of 6 trials share one waveform: 2 must keep it
-    with pytest.warns(UserWarning, match="2 of 6 trials keep"):
-        ctrl = ShuffledPairs(_Memorizer(), random_state=0).fit(X, y)
-    assert ctrl.n_same_music_ == 2
-
-
-@pytest.mark.parametrize("n", [2, 3, 7, 50])
-def test_class_avoiding_permutation(n):
-    rng = np.random.default_rng(n)
-    classes = rng.integers(0, max(2, n // 3), n)
-    counts = np.bincount(classes)
-    perm = class_avoiding_permutation(classes, random_state=0)
-    np.testing.assert_array_equal(np.sort(perm), np.arange(n))
-    kept = np.sum(classes[perm] == classes)
-    assert kept == max(0, 2 * counts.max() - n)  # zero whenever possible, else minimal
-
-
-def test_music_classes_merges_audio_and_segment():
-    y = np.array([[0.0], [0.0], [1.0], [2.0]])
-    np.testing.assert_array_equal(music_classes(y), _unique_rows(y)[1])
-    classes = music_classes(y, segment=np.array(["a", "b", "b", "c"]))
-    assert classes[0] == classes[1] == classes[2] != classes[3]
-
-
-def test_shuffled_pairs_routes_groups_with_metadata_routing():
-    X, y, subject, segment = _trials()
-    with sklearn.config_context(enable_metadata_routing=True):
-        inner = _Memorizer().set_fit_request(groups=True)
-        ctrl = ShuffledPairs(inner, random_state=0).set_fit_request(segment=True)
-        ctrl.fit(X, y, groups=subject, segment=segment)
-        np.testing.assert_array_equal(ctrl.estimator_.groups_, subject)
-        assert np.all(segment[ctrl.permutation_] != segment)
-        clone(ctrl)
-
-
-def test_shuffled_pairs_bad_input():
-    X, y, _, segment = _trials()
-    with pytest.raises(ValueError, match="different numbers of trials"):
-        ShuffledPairs(_Memorizer()).fit(X, y[:-1])
+def test_within_subject_split_bad_input():
+    subject, segment, _ = _labels(n_subjects=2, n_segments=3)
+    X = np.zeros((len(subject), 1))
+    with pytest.raises(ValueError, match="at least 4 distinct segment indices"):
+        list(WithinSubjectTimeSplit(4).split(X, groups=subject, segment=segment))
+    with pytest.raises(ValueError, match=r"WithinSubjectTimeSplit.split needs segment="):
+        list(WithinSubjectTimeSplit(2).split(X, groups=subject))
+    with pytest.raises(ValueError, match=r"WithinSubjectTimeSplit.split needs groups="):
+        WithinSubjectTimeSplit(2).get_n_splits(X)
     with pytest.raises(ValueError, match="segment must have shape"):
-        ShuffledPairs(_Memorizer()).fit(X, y, segment=segment[:-1])
-    with pytest.raises(ValueError, match="n_samples = 1"):
-        ShuffledPairs(_Memorizer()).fit(X[:1], y[:1])
+        list(WithinSubjectTimeSplit(2).split(X, groups=subject, segment=segment[:-1]))
+    with pytest.raises(ValueError, match="n_splits must be an integer >= 2"):
+        list(WithinSubjectTimeSplit(1).split(X, groups=subject, segment=segment))
+    with pytest.raises(ValueError, match="segment must hold segment indices"):
+        list(WithinSubjectTimeSplit(2).split(X, groups=subject, segment=["m/a"] * len(X)))
+
+
+def test_within_subject_split_is_public():
+    assert "WithinSubjectTimeSplit" in model_selection.__all__

@@ -1,7 +1,12 @@
-"""Model files: round trips, corrupted and incompatible files, channels, atomic writes."""
+"""Model files: round trips, corrupted and incompatible files, channels, atomic writes.
 
+Crafted files that try to run code are in ``test_persistence_attacks.py``.
+"""
+
+import errno
 import json
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -175,7 +180,8 @@ def test_info_sets_channels_and_checks_sfreq(data, tmp_path):
         save_model(_decoder().fit(X, y), path, info=mne.create_info(CH_NAMES, 128.0, "eeg"))
 
 
-def _rewrite(path, edit_meta=None, edit_arrays=None):
+def _rewrite(path, edit_meta=None, edit_arrays=None, rehash=False):
+    """Edit a model file; ``rehash`` recomputes the checksum as an attacker would."""
     data = path.read_bytes()
     n = int.from_bytes(data[:8], "little")
     meta = json.loads(json.loads(data[8 : 8 + n])["__metadata__"][P._META_KEY])
@@ -184,6 +190,8 @@ def _rewrite(path, edit_meta=None, edit_arrays=None):
         edit_meta(meta)
     if edit_arrays:
         edit_arrays(arrays)
+    if rehash:
+        meta["checksum"] = P._checksum(meta, arrays)
     path.write_bytes(st_save(arrays, metadata={P._META_KEY: json.dumps(meta)}))
 
 
@@ -217,6 +225,23 @@ def test_tampered_arrays_fail_the_checksum(saved):
 
 
 @pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m.update(sfreq=128.0),  # the issue's example: 64 -> 128 Hz
+        lambda m: m.update(ch_names=["a", "b", "c", "d"]),
+        lambda m: m["tree"]["params"].update(tmax=0.5),
+        lambda m: m["tree"]["state"].update(alpha_=2.0),
+    ],
+)
+def test_tampered_header_or_tree_fails_the_checksum(saved, edit):
+    _rewrite(saved, edit_meta=edit)
+    for read in (load_model, P.model_info):
+        with pytest.raises(ValueError, match="checksum") as exc:
+            read(saved)
+        assert str(saved) in str(exc.value)
+
+
+@pytest.mark.parametrize(
     ("field", "value", "match"),
     [
         ("format_version", P.FORMAT_VERSION + 1, "format version"),
@@ -243,8 +268,8 @@ def test_classes_outside_the_allowlist_are_never_imported(saved, ref):
     def edit(meta):
         meta["tree"]["params"]["carrier"] = {"$ref": ref}
 
-    _rewrite(saved, edit_meta=edit)
-    with pytest.raises(ValueError, match="refusing|not defined where|cannot import"):
+    _rewrite(saved, edit_meta=edit, rehash=True)
+    with pytest.raises(ValueError, match="not an allowed class.*refusing"):
         load_model(saved)
 
 
@@ -256,7 +281,7 @@ def test_failed_write_leaves_the_old_file_intact(data, tmp_path, monkeypatch):
     def crash(fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr(P.os, "fsync", crash)
+    monkeypatch.setattr(os, "fsync", crash)
     with pytest.raises(OSError, match="disk full"):
         save_model(LinearDecoder(target="envelope", alphas=[5.0]).fit(X, y), path)
     monkeypatch.undo()
@@ -273,3 +298,128 @@ def test_saved_file_gets_the_umask_mode_not_mkstemps_0600(data, tmp_path):
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_no_overwrite_refuses_an_existing_file_and_keeps_it(data, tmp_path):
+    X, y = data
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(b"keep me")
+    with pytest.raises(FileExistsError, match="already exists"):
+        save_model(_decoder().fit(X, y), path, overwrite=False)
+    assert path.read_bytes() == b"keep me"
+    assert os.listdir(tmp_path) == ["m.safetensors"]
+    new = save_model(_decoder().fit(X, y), tmp_path / "new.safetensors", overwrite=False)
+    np.testing.assert_array_equal(load_model(new).predict(X), _decoder().fit(X, y).predict(X))
+
+
+@pytest.mark.parametrize("links", [True, False], ids=["hard-link", "no-hard-links"])
+def test_two_writers_racing_without_overwrite_exactly_one_wins(data, tmp_path, monkeypatch, links):
+    """Both writers pass any check at the start; the publish step decides, atomically."""
+    X, y = data
+    models = [LinearDecoder(target="envelope", alphas=[a], sfreq=SFREQ).fit(X, y) for a in (1, 9)]
+    path = tmp_path / "m.safetensors"
+    barrier = threading.Barrier(2, timeout=30)
+    fsync = os.fsync
+
+    def fsync_then_wait(fd):  # both temporary files are complete before either publishes
+        fsync(fd)
+        barrier.wait()
+
+    monkeypatch.setattr(os, "fsync", fsync_then_wait)
+    if not links:  # a file system without hard links (FAT, some network mounts)
+
+        def no_link(src, dst):
+            raise OSError(errno.EPERM, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", no_link)
+    outcomes = [None, None]
+
+    def write(i):
+        try:
+            save_model(models[i], path, overwrite=False)
+            outcomes[i] = "saved"
+        except FileExistsError:
+            outcomes[i] = "refused"
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["refused", "saved"]
+    winner = models[outcomes.index("saved")]
+    np.testing.assert_array_equal(load_model(path).predict(X), winner.predict(X))
+    assert os.listdir(tmp_path) == ["m.safetensors"]  # no temporary file left
+
+
+def test_allowed_estimators_are_exactly_the_package_estimators_and_pipeline():
+    """A new estimator of the package is allowed without editing persistence.py."""
+    from sklearn.pipeline import Pipeline
+
+    from sk_eeg2music.utils.discovery import all_estimators
+
+    allowed = P.allowed_classes()
+    assert set(allowed["estimator"]) == {cls for _, cls in all_estimators()} | {Pipeline}
+    for kind, classes in allowed.items():
+        assert all(isinstance(cls, type) for cls in classes), kind
+    assert not set(allowed["estimator"]) & set(allowed["class"])
+
+
+def _package_instances():
+    from sk_eeg2music.utils.discovery import all_estimators
+
+    for name, cls in all_estimators():
+        hook = getattr(cls, "_test_instances", None)
+        for i, est in enumerate(hook() if hook is not None else [cls()]):
+            yield pytest.param(est, id=f"{name}-{i}")
+
+
+@pytest.mark.parametrize("est", list(_package_instances()))
+def test_every_package_estimator_round_trips(est, tmp_path):
+    """The test instances of the compliance suite (``_test_instances`` hooks) save and load."""
+    from sklearn.utils.estimator_checks import set_random_state
+
+    rng = np.random.default_rng(0)
+    if hasattr(type(est), "_test_data"):
+        X, y = type(est)._test_data(rng)
+    else:
+        X = rng.standard_normal((6, 4, 64)).astype(np.float32)
+        y = rng.standard_normal((6, 64 * 4)).astype(np.float32)
+    set_random_state(est, 0)
+    est.fit(X, y)
+    path = tmp_path / "m.safetensors"
+    if type(est).__name__ == "EEG2MusicGANAccelerate":
+        with pytest.raises(ValueError, match="save_model cannot store"):
+            save_model(est, path)
+        return
+    loaded = load_model(save_model(est, path), device="cpu")
+    assert type(loaded) is type(est)
+    np.testing.assert_array_equal(_output(loaded, X), _output(est, X))
+
+
+def test_caches_and_callbacks_are_reset_with_a_warning(data, tmp_path):
+    """``memory=`` (joblib pickles), skorch callbacks and torch.load options are not stored."""
+    from skorch.callbacks import EpochScoring
+
+    X, y = data
+    pipe = make_pipeline(ChannelScaler(), _decoder(), memory=str(tmp_path / "cache")).fit(X, y)
+    with pytest.warns(UserWarning, match="memory"):
+        path = save_model(pipe, tmp_path / "pipe.safetensors")
+    assert load_model(path).memory is None
+    gan = EEG2MusicGAN(
+        preset="tiny",
+        max_epochs=1,
+        warmup_epochs=1,
+        batch_size=4,
+        verbose=0,
+        random_state=0,
+        callbacks=[("score", EpochScoring("r2"))],
+        callbacks__score__lower_is_better=False,
+        torch_load_kwargs={"weights_only": False},
+    )
+    gan.fit(X, y)
+    with pytest.warns(UserWarning, match="callbacks.*torch_load_kwargs"):
+        path = save_model(gan, tmp_path / "gan.safetensors")
+    loaded = load_model(path)
+    assert loaded.callbacks is None and loaded.torch_load_kwargs is None
+    assert "callbacks__score__lower_is_better" not in loaded.get_params()

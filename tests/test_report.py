@@ -8,12 +8,11 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from sk_eeg2music import _io
 from sk_eeg2music import report as report_mod
+from sk_eeg2music._io import MARKER, atomic_output_dir, check_output_dir
 from sk_eeg2music.report import (
-    MARKER,
     OutputDirError,
-    atomic_output_dir,
-    check_output_dir,
     plot_log_mel,
     write_report,
     write_wav,
@@ -243,7 +242,7 @@ def test_unwritable_parent_gives_clear_error(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(report_mod.tempfile, "mkdtemp", denied)
+    monkeypatch.setattr(_io.tempfile, "mkdtemp", denied)
     with pytest.raises(OutputDirError, match="Permission denied.*Pick an output folder"):
         with atomic_output_dir(tmp_path / "rep"):
             pass

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._common import check_finite_audio
+
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 
 
@@ -19,7 +21,8 @@ def read_audio(path):
     Returns
     -------
     audio : ndarray, shape (n_samples, n_channels), float32
-        Samples in [-1, 1] (integer formats are scaled by soundfile).
+        Samples in [-1, 1] (integer formats are scaled by soundfile); a float file
+        with NaN or infinite samples raises a ValueError naming it and the channel.
     sfreq : int
         The file's sampling rate (Hz).
     """
@@ -37,6 +40,7 @@ def read_audio(path):
         ) from exc
     if audio.shape[0] == 0:
         raise ValueError(f"the audio file {path} is empty.")
+    check_finite_audio(audio, f"the audio file {path}", sfreq)
     return audio, int(sfreq)
 
 

@@ -37,6 +37,10 @@ class EEGMusicData:
         Free-form provenance (dataset name, files read, simulator settings).
     ground_truth : dict, default={}
         Simulator only: the known generative parameters (TRF kernels, dipoles).
+    repetition : ndarray of int, shape (n_trials,) | None, default=None
+        Which presentation of its (subject, stimulus, condition) each trial is
+        (0-based), when a design repeats stimuli (the simulator's
+        ``n_repetitions``); ``None`` when unknown.
 
     Examples
     --------
@@ -57,6 +61,7 @@ class EEGMusicData:
     info: mne.Info
     description: dict = field(default_factory=dict)
     ground_truth: dict = field(default_factory=dict, repr=False)
+    repetition: np.ndarray | None = None
 
     def __post_init__(self):
         self.sfreq = check_sfreq(self.sfreq)
@@ -76,8 +81,10 @@ class EEGMusicData:
         for name, dtype in (("subject", str), ("stimulus", str), ("condition", str)):
             setattr(self, name, np.asarray(getattr(self, name)).astype(dtype))
         self.segment = np.asarray(self.segment, dtype=int)
-        for name in ("subject", "stimulus", "condition", "segment"):
-            if getattr(self, name).shape != (n_trials,):
+        if self.repetition is not None:
+            self.repetition = np.asarray(self.repetition, dtype=int)
+        for name in ("subject", "stimulus", "condition", "segment", "repetition"):
+            if getattr(self, name) is not None and getattr(self, name).shape != (n_trials,):
                 raise ValueError(
                     f"{name} must have shape ({n_trials},); got {getattr(self, name).shape}."
                 )
@@ -127,7 +134,8 @@ class EEGMusicData:
             Trials to keep.
         **criteria : str | list of str
             Keep trials whose field (``subject``, ``stimulus``, ``condition``,
-            ``segment``) is in the given value(s), e.g. ``condition="imagery"``.
+            ``segment``, or ``repetition`` when known) is in the given value(s),
+            e.g. ``condition="imagery"``.
 
         Returns
         -------
@@ -141,9 +149,12 @@ class EEGMusicData:
             sub[mask] = True
             keep &= sub
         for key, values in criteria.items():
-            if key not in ("subject", "stimulus", "condition", "segment"):
+            if key not in ("subject", "stimulus", "condition", "segment", "repetition") or (
+                key == "repetition" and self.repetition is None
+            ):
                 raise ValueError(
-                    f"cannot select on {key!r}; use subject, stimulus, condition or segment."
+                    f"cannot select on {key!r}; use subject, stimulus, condition or segment "
+                    "(or repetition when the data has it)."
                 )
             values = np.atleast_1d(values)
             keep &= np.isin(getattr(self, key), values.astype(getattr(self, key).dtype))
@@ -160,6 +171,7 @@ class EEGMusicData:
             info=self.info,
             description=dict(self.description),
             ground_truth=self.ground_truth,
+            repetition=None if self.repetition is None else self.repetition[idx],
         )
 
     @classmethod
@@ -175,7 +187,8 @@ class EEGMusicData:
         Returns
         -------
         data : EEGMusicData
-            Trials in the order given; ``info`` and ``description`` from the first.
+            Trials in the order given; ``info`` and ``description`` from the first;
+            ``repetition`` only when every input has it.
         """
         datasets = list(datasets)
         if not datasets:
@@ -207,6 +220,9 @@ class EEGMusicData:
             info=first.info,
             description=dict(first.description),
             ground_truth=first.ground_truth,
+            repetition=(
+                cat("repetition") if all(d.repetition is not None for d in datasets) else None
+            ),
         )
 
     def to_epochs(self):

@@ -6,6 +6,7 @@ drums, bass, chords and a melody at ten tempi (NMED-T: ten songs, 56-150 BPM).
 Every function is pure: the same generator state gives bit-identical audio.
 """
 
+import librosa
 import numpy as np
 
 MOS_IDS = ("chor-096", "chor-038", "chor-101", "chor-019")
@@ -14,11 +15,6 @@ NMEDT_IDS = tuple(f"song{n}" for n in range(21, 31))
 NMEDT_BPM = (56.0, 69.4, 74.3, 82.4, 91.5, 96.2, 108.7, 120.0, 128.2, 150.0)
 _MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
 _MINOR = np.array([0, 2, 3, 5, 7, 8, 10])
-
-
-def midi_to_hz(midi):
-    """Frequency (Hz) of a MIDI note number."""
-    return 440.0 * 2.0 ** ((np.asarray(midi, float) - 69.0) / 12.0)
 
 
 def _scale_pitch(degree, tonic, scale):
@@ -102,7 +98,7 @@ def synthesize_melody(rng, sr, duration, bpm=100.0, tonic=None):
         dur = beat * rng.choice([0.5, 1.0, 1.0, 1.0, 2.0], p=[0.15, 0.3, 0.25, 0.15, 0.15])
         degree = int(np.clip(degree + rng.choice([-2, -1, -1, 0, 1, 1, 2, 3, -3]), -3, 9))
         pitch = _scale_pitch(degree, tonic, scale)
-        _add_tone(buf, sr, t, min(dur, duration - t), midi_to_hz(pitch), amps, decays)
+        _add_tone(buf, sr, t, min(dur, duration - t), librosa.midi_to_hz(pitch), amps, decays)
         notes.append((t, dur, pitch))
         t += dur
     return buf, np.array(notes)
@@ -148,19 +144,21 @@ def synthesize_song(rng, sr, duration, bpm):
         for b in range(4):
             amps = 0.5 / np.arange(1, 7)
             _add_tone(
-                bass, sr, t0 + b * beat, 0.9 * beat, midi_to_hz(root - 12), amps, 0.4 / np.ones(6)
+                bass,
+                sr,
+                t0 + b * beat,
+                0.9 * beat,
+                librosa.midi_to_hz(root - 12),
+                amps,
+                0.4 / np.ones(6),
             )
         for d in (0, 2, 4):
             pitch = _scale_pitch(progression[i_bar % 4] + d, tonic + 12, scale)
             amps, decays = np.array([0.12, 0.05, 0.03, 0.015]), np.full(4, 2.5)
-            _add_tone(pads, sr, t0, bar, midi_to_hz(pitch), amps, decays, attack=0.08, release=0.1)
+            _add_tone(
+                pads, sr, t0, bar, librosa.midi_to_hz(pitch), amps, decays, attack=0.08, release=0.1
+            )
         i_bar += 1
     melody, notes = synthesize_melody(rng, sr, duration, bpm=bpm, tonic=tonic + 24)
     mix = 0.8 * drums + 0.7 * bass + 0.6 * pads + 0.5 * melody
     return mix, notes
-
-
-def normalize_peak(audio, peak=0.9):
-    """Scale ``audio`` so that its largest absolute sample is ``peak``."""
-    top = np.max(np.abs(audio))
-    return audio * (peak / top) if top > 0 else audio

@@ -29,8 +29,16 @@ import numpy as np
 from ..audio import frame_envelope
 from ..utils._validation import check_rate_ratio
 from ._audio_io import audio_window, read_audio, resample_audio
-from ._base import EEGMusicData
-from ._common import as_scalar, as_strings, check_dir, find_file, id_number, segment_length
+from ._common import (
+    TrialSegments,
+    as_scalar,
+    as_strings,
+    check_dir,
+    check_finite_eeg,
+    find_file,
+    id_number,
+    segment_length,
+)
 from ._matfile import read_small
 
 MOS_CND_URL = "https://www.data.cnspworkshop.net/data/datasetCND_musicImagery.zip"
@@ -216,8 +224,8 @@ def _find_audio_files(roots, layout):
     return paths
 
 
-def _chorale_audio(paths, sfreq, n_times, audio_sfreq, audio_offset, seg_len, n_seg):
-    """Melody segments at ``audio_sfreq`` and its features at the EEG rate, per chorale."""
+def _chorale_audio(paths, sfreq, n_times, audio_sfreq, audio_offset):
+    """Melody of a whole trial at ``audio_sfreq`` and its features at the EEG rate, per chorale."""
     factor = int(round(audio_sfreq / sfreq))
     out = {}
     for chorale, path in paths.items():
@@ -250,7 +258,7 @@ def _chorale_audio(paths, sfreq, n_times, audio_sfreq, audio_offset, seg_len, n_
         # Features at the EEG rate over the whole trial, for the stimulus check.
         env = frame_envelope(trial, factor, power=1.0).astype(np.float64)
         out[chorale] = dict(
-            segments=trial[: n_seg * seg_len * factor].reshape(n_seg, seg_len * factor),
+            wave=trial,
             envelope=env,
             onsets=np.maximum(np.diff(env, prepend=env[0]), 0.0),
             start_seconds=start / file_sfreq,
@@ -369,6 +377,7 @@ def _read_cnd_stim(path):
         fs=as_scalar(stim["fs"], "stim.fs", path),
         features=feats,
         feature_names=feat_names,
+        path=path,
     )
 
 
@@ -385,15 +394,31 @@ def _trial_vector(x, n_times, what):
     v = np.asarray(x, dtype=np.float64).ravel()
     if v.shape != (n_times,):
         raise ValueError(f"{what} has {v.size} samples; expected {n_times} (one per EEG sample).")
+    if not np.isfinite(v).all():  # would read as notes, or as a melody that contradicts
+        raise ValueError(
+            f"{what} (a stored stimulus feature) holds {int(np.sum(~np.isfinite(v)))} NaN or "
+            "infinite value(s) from sample "
+            f"{int(np.flatnonzero(~np.isfinite(v))[0])}; the file is damaged: download it again."
+        )
     return v
 
 
-def _eeg_trial(x, n_times, n_channels, what):
+def _eeg_trial(x, n_times, n_channels, what, ch_names=None, sfreq=None):
+    """One stored trial, shape (n_times, n_channels), checked for shape and NaN/inf."""
     arr = np.asarray(x)
     if arr.shape != (n_times, n_channels):
         raise ValueError(
             f"{what} has shape {arr.shape}; expected ({n_times}, {n_channels}) (time x channels)."
         )
+    check_finite_eeg(
+        arr,
+        what,
+        ch_names,
+        sfreq=sfreq,
+        channel_axis=1,
+        advice="Interpolate the bad channels or remove the trial in a copy of the file, or "
+        "leave this subject out (subjects=...).",
+    )
     return arr
 
 
@@ -496,20 +521,64 @@ def load_mos(
     )
 
 
-def _finish(X, y, labels, sfreq, audio_sfreq, info, description):
-    subject, stimulus, condition, segment = (np.array(c) for c in zip(*labels))
-    return EEGMusicData(
-        X=X,
-        y=y,
-        subject=subject,
-        stimulus=stimulus,
-        condition=condition,
-        segment=segment.astype(int),
-        sfreq=sfreq,
-        audio_sfreq=int(audio_sfreq),
-        info=info,
-        description=description,
+def _description(layout, files, audio, check, segment_seconds, eeg_scale, **extra):
+    return dict(
+        dataset="mos",
+        layout=layout,
+        files=files,
+        audio_files={c: a["path"] for c, a in audio.items()},
+        eeg_start_seconds={c: a["start_seconds"] for c, a in audio.items()},
+        stimulus_check=check,
+        **extra,
+        segment_seconds=segment_seconds,
+        eeg_scale=eeg_scale,
     )
+
+
+def _cnd_subject_files(cnd_dir):
+    """{subject number: dataSubN.mat}."""
+    sub_files = {}
+    for p in cnd_dir.glob("dataSub*.mat"):
+        m = re.fullmatch(r"dataSub(\d+)\.mat", p.name)
+        if m:
+            sub_files[int(m.group(1))] = p
+    if not sub_files:
+        raise FileNotFoundError(
+            f"no subject files dataSub1.mat ... dataSub21.mat in {cnd_dir}; expected "
+            f"{_expected_files()}."
+        )
+    return sub_files
+
+
+def _read_cnd_eeg(path, stim, sfreq):
+    """The trials (a list of (n_times, n_channels) arrays) and channel labels of one subject."""
+    eeg = read_small(path, ["eeg"]).get("eeg")
+    if not isinstance(eeg, dict) or "data" not in eeg:
+        raise ValueError(f"{path} has no struct variable 'eeg' with a 'data' field (CND EEG).")
+    trials = _cells(eeg["data"])
+    n_trials_file = len(stim["stim_idx"])
+    if len(trials) != n_trials_file:
+        raise ValueError(
+            f"eeg.data in {path} has {len(trials)} trials but {stim['path']} describes "
+            f"{n_trials_file}; expected a cell of shape (1, {n_trials_file})."
+        )
+    if "fs" in eeg and as_scalar(eeg["fs"], "eeg.fs", path) != sfreq:
+        raise ValueError(f"eeg.fs in {path} differs from stim.fs ({sfreq:g} Hz).")
+    locs = _cells(eeg.get("chanlocs", []))
+    labels = [clean_label(c["labels"]) for c in locs if isinstance(c, dict)]
+    if not labels or len(labels) != len(locs):
+        raise ValueError(f"eeg.chanlocs in {path} has no 'labels'; expected 64 channel labels.")
+    return trials, labels
+
+
+def _channel_order(labels, ch_names, path):
+    """Indices that put a subject's channels ``labels`` in the first subject's order."""
+    if sorted(labels) != sorted(ch_names):
+        raise ValueError(
+            f"the channels of {path} differ from those of the first subject: "
+            f"{sorted(set(labels) ^ set(ch_names))}."
+        )
+    return np.array([labels.index(c) for c in ch_names])
 
 
 def _load_cnd(
@@ -524,109 +593,66 @@ def _load_cnd(
     verify_stimuli,
     eeg_scale,
 ):
-    stim_path = cnd_dir / "dataStim.mat"
-    stim = _read_cnd_stim(stim_path)
+    # Plan: the trials kept, their length (from stim.data, else the first subject's EEG).
+    stim = _read_cnd_stim(cnd_dir / "dataStim.mat")
     sfreq = stim["fs"]
     factor = check_rate_ratio(audio_sfreq, sfreq)
-    sub_files = {}
-    for p in cnd_dir.glob("dataSub*.mat"):
-        m = re.fullmatch(r"dataSub(\d+)\.mat", p.name)
-        if m:
-            sub_files[int(m.group(1))] = p
-    if not sub_files:
-        raise FileNotFoundError(
-            f"no subject files dataSub1.mat ... dataSub21.mat in {cnd_dir}; expected "
-            f"{_expected_files()}."
-        )
+    sub_files = _cnd_subject_files(cnd_dir)
     wanted = _wanted(set(sub_files), subjects, f"{cnd_dir} (dataSubN.mat files)")
-
-    env_row = _feature_row(stim, "envelope")
-    exp_row = _feature_row(stim, "expectation")
     keep = np.flatnonzero(np.isin(stim["condition"], conditions))
     if not len(keep):
-        raise ValueError(f"{stim_path} has no trials of conditions {conditions}.")
-    n_trials_file = len(stim["stim_idx"])
-    n_times = None
-    if stim["features"] is not None:
-        n_times = np.asarray(stim["features"][0, 0]).size
+        raise ValueError(f"{stim['path']} has no trials of conditions {conditions}.")
+    n_times = None if stim["features"] is None else np.asarray(stim["features"][0, 0]).size
     audio_paths = _find_audio_files([cnd_dir.parent, data_dir], "cnd")
 
-    X = y = None
-    labels, ch_names, files = [], None, []
+    out = ch_names = None
     for n in wanted:
         path = sub_files[n]
-        eeg = read_small(path, ["eeg"]).get("eeg")
-        if not isinstance(eeg, dict) or "data" not in eeg:
-            raise ValueError(f"{path} has no struct variable 'eeg' with a 'data' field (CND EEG).")
-        trials = _cells(eeg["data"])
-        if len(trials) != n_trials_file:
-            raise ValueError(
-                f"eeg.data in {path} has {len(trials)} trials but {stim_path} describes "
-                f"{n_trials_file}; expected a cell of shape (1, {n_trials_file})."
-            )
-        if "fs" in eeg and as_scalar(eeg["fs"], "eeg.fs", path) != sfreq:
-            raise ValueError(f"eeg.fs in {path} differs from stim.fs ({sfreq:g} Hz).")
-        locs = _cells(eeg.get("chanlocs", []))
-        labels_here = [clean_label(c["labels"]) for c in locs if isinstance(c, dict)]
-        if not labels_here or len(labels_here) != len(locs):
-            raise ValueError(f"eeg.chanlocs in {path} has no 'labels'; expected 64 channel labels.")
-        if ch_names is None:
-            ch_names = labels_here
-            order = np.arange(len(ch_names))
-        else:
-            if sorted(labels_here) != sorted(ch_names):
-                raise ValueError(
-                    f"the channels of {path} differ from those of the first subject: "
-                    f"{sorted(set(labels_here) ^ set(ch_names))}."
-                )
-            order = np.array([labels_here.index(c) for c in ch_names])
-        if n_times is None:
-            n_times = np.asarray(trials[keep[0]]).shape[0]
-        if X is None:
+        trials, labels = _read_cnd_eeg(path, stim, sfreq)
+        if out is None:  # the first subject sets the channel order
+            ch_names = labels
+            n_times = n_times or np.asarray(trials[keep[0]]).shape[0]
             seg_len = segment_length(segment_seconds, sfreq, n_times, "a MOS trial")
             n_seg = n_times // seg_len
-            audio = _chorale_audio(
-                audio_paths, sfreq, n_times, audio_sfreq, audio_offset, seg_len, n_seg
+            # Verify the melody labels before reading more subjects.
+            audio = _chorale_audio(audio_paths, sfreq, n_times, audio_sfreq, audio_offset)
+            check = _check_cnd(stim, audio, n_times, sfreq, verify_stimuli)
+            out = TrialSegments(
+                len(wanted) * len(keep) * n_seg, len(ch_names), seg_len, seg_len * factor
             )
-            check = _check_cnd(stim, env_row, exp_row, audio, n_times, sfreq, verify_stimuli)
-            n_out = len(wanted) * len(keep) * n_seg
-            X = np.empty((n_out, len(ch_names), seg_len), np.float32)
-            y = np.empty((n_out, seg_len * factor), np.float32)
-        for t in keep:
+        order = _channel_order(labels, ch_names, path)
+        for t in keep:  # Fill.
             what = f"eeg.data{{{t + 1}}} in {path}"
-            trial = _eeg_trial(trials[t], n_times, len(ch_names), what)
+            trial = _eeg_trial(trials[t], n_times, len(ch_names), what, labels, sfreq)
             chorale = CND_STIMULI[int(stim["stim_idx"][t])]
-            for k in range(n_seg):
-                row = len(labels)
-                block = trial[k * seg_len : (k + 1) * seg_len, order]
-                np.multiply(block.T, eeg_scale, out=X[row], casting="unsafe")
-                y[row] = audio[chorale]["segments"][k]
-                labels.append((f"sub-{n:02d}", chorale, stim["condition"][t], k))
-        files.append(str(path))
-        del eeg, trials
+            out.add(
+                trial[:, order],
+                audio[chorale]["wave"],
+                n_seg=n_seg,
+                subject=f"sub-{n:02d}",
+                stimulus=chorale,
+                condition=stim["condition"][t],
+                scale=eeg_scale,
+                time_axis=0,
+            )
+        del trials
 
-    description = dict(
-        dataset="mos",
-        layout="cnd",
-        files=[str(stim_path), *files],
-        audio_files={c: a["path"] for c, a in audio.items()},
-        eeg_start_seconds={c: a["start_seconds"] for c, a in audio.items()},
-        stimulus_check=check,
-        segment_seconds=segment_seconds,
-        eeg_scale=eeg_scale,
-    )
-    return _finish(X, y, labels, sfreq, audio_sfreq, mos_info(ch_names, sfreq), description)
+    files = [str(stim["path"]), *(str(sub_files[n]) for n in wanted)]
+    description = _description("cnd", files, audio, check, segment_seconds, eeg_scale)
+    return out.to_data(sfreq, audio_sfreq, mos_info(ch_names, sfreq), description)
 
 
-def _check_cnd(stim, env_row, exp_row, audio, n_times, sfreq, verify):
+def _check_cnd(stim, audio, n_times, sfreq, verify):
     if not verify:
         return "not checked (verify_stimuli=False)"
+    env_row, exp_row = _feature_row(stim, "envelope"), _feature_row(stim, "expectation")
     row, feature = (env_row, "envelope") if env_row is not None else (exp_row, "onsets")
     if row is None:
         return "not checked (stim.data holds neither an envelope nor an expectation vector)"
     groups = {}
     for t, idx in enumerate(stim["stim_idx"]):
-        v = _trial_vector(stim["features"][row, t], n_times, f"stim.data{{{row + 1},{t + 1}}}")
+        where = f"stim.data{{{row + 1},{t + 1}}} in {stim['path']}"
+        v = _trial_vector(stim["features"][row, t], n_times, where)
         if feature == "onsets":
             v = (v != 0).astype(float)
         groups.setdefault(int(idx), []).append(v)
@@ -637,18 +663,8 @@ def _check_cnd(stim, env_row, exp_row, audio, n_times, sfreq, verify):
     return dict(feature=feature, scores={f"stimIdx {k}": v for k, v in scores.items()})
 
 
-def _load_dryad(
-    data_dir,
-    path,
-    *,
-    conditions,
-    subjects,
-    segment_seconds,
-    audio_sfreq,
-    audio_offset,
-    verify_stimuli,
-    eeg_scale,
-):
+def _read_dryad(path):
+    """``(eeg, stim, sfreq)``: the nested cells ``eeg{participant}{condition}{trial}``."""
     # Raw (unsqueezed) cells: with one participant, squeezing would drop a nesting level.
     mat = read_small(path, ["eeg", "stim", "downFs"], simplify=False)
     for name in ("eeg", "stim", "downFs"):
@@ -658,21 +674,17 @@ def _load_dryad(
                 "downFs."
             )
     sfreq = as_scalar(mat["downFs"], "downFs", path)
-    factor = check_rate_ratio(audio_sfreq, sfreq)
     eeg, stim = _cells(mat.pop("eeg")), _cells(mat.pop("stim"))
     if len(eeg) != len(stim):
         raise ValueError(
             f"eeg and stim in {path} hold {len(eeg)} and {len(stim)} participants; expected "
             "the same nesting eeg{participant}{condition}{trial}."
         )
-    wanted = _wanted(set(range(1, len(eeg) + 1)), subjects, f"{path} ({len(eeg)} participants)")
-    cond_index = [CONDITIONS.index(c) for c in CONDITIONS if c in conditions]
-    for i in range(len(eeg)):
-        if i + 1 not in wanted:  # drop unselected participants right away
-            eeg[i] = stim[i] = None
-    audio_paths = _find_audio_files([path.parent, data_dir], "dryad")
+    return eeg, stim, sfreq
 
-    # Label every kept trial from its note count first (cheap), then read the EEG.
+
+def _plan_dryad(eeg, stim, wanted, cond_index, path):
+    """Every kept trial labelled by its note count: ``[(n, c, t, count, notes)]``, n_times."""
     plan, n_times = [], None
     for n in wanted:
         per_cond_eeg, per_cond_stim = _cells(eeg[n - 1]), _cells(stim[n - 1])
@@ -701,57 +713,84 @@ def _load_dryad(
                         "be identified."
                     )
                 plan.append((n, c, t, count, v))
+    return plan, n_times
+
+
+def _check_dryad(plan, audio, sfreq, verify):
+    """The note-count labels checked against the melodies' onsets (see match_stimuli)."""
+    if not verify:
+        return "not checked (verify_stimuli=False)"
+    groups = {}
+    for *_, count, v in plan:
+        groups.setdefault(count, []).append((v != 0).astype(float))
+    rows = {k: np.mean(v, axis=0) for k, v in sorted(groups.items())}
+    claimed = {k: DRYAD_NOTE_COUNTS[k] for k in rows}
+    feats = {c: a["onsets"] for c, a in audio.items()}
+    scores = match_stimuli(claimed, rows, feats, sfreq)
+    return dict(feature="onsets", scores={f"{k} notes": v for k, v in scores.items()})
+
+
+def _load_dryad(
+    data_dir,
+    path,
+    *,
+    conditions,
+    subjects,
+    segment_seconds,
+    audio_sfreq,
+    audio_offset,
+    verify_stimuli,
+    eeg_scale,
+):
+    eeg, stim, sfreq = _read_dryad(path)
+    factor = check_rate_ratio(audio_sfreq, sfreq)
+    wanted = _wanted(set(range(1, len(eeg) + 1)), subjects, f"{path} ({len(eeg)} participants)")
+    cond_index = [CONDITIONS.index(c) for c in CONDITIONS if c in conditions]
+    for i in range(len(eeg)):
+        if i + 1 not in wanted:  # drop unselected participants right away
+            eeg[i] = stim[i] = None
+    audio_paths = _find_audio_files([path.parent, data_dir], "dryad")
+    # Plan: label every kept trial from its note count (cheap), before any EEG is read.
+    plan, n_times = _plan_dryad(eeg, stim, wanted, cond_index, path)
     if not plan:
         raise ValueError(f"{path} has no trials for subjects {wanted} and conditions {conditions}.")
-
     seg_len = segment_length(segment_seconds, sfreq, n_times, "a MOS trial")
     n_seg = n_times // seg_len
-    audio = _chorale_audio(audio_paths, sfreq, n_times, audio_sfreq, audio_offset, seg_len, n_seg)
-    if verify_stimuli:
-        groups = {}
-        for *_, count, v in plan:
-            groups.setdefault(count, []).append((v != 0).astype(float))
-        rows = {k: np.mean(v, axis=0) for k, v in sorted(groups.items())}
-        claimed = {k: DRYAD_NOTE_COUNTS[k] for k in rows}
-        feats = {c: a["onsets"] for c, a in audio.items()}
-        scores = match_stimuli(claimed, rows, feats, sfreq)
-        check = dict(feature="onsets", scores={f"{k} notes": v for k, v in scores.items()})
-    else:
-        check = "not checked (verify_stimuli=False)"
-
+    # Verify the labels against the audio.
+    audio = _chorale_audio(audio_paths, sfreq, n_times, audio_sfreq, audio_offset)
+    check = _check_dryad(plan, audio, sfreq, verify_stimuli)
+    # Fill.
     n_channels = 64
-    X = np.empty((len(plan) * n_seg, n_channels, seg_len), np.float32)
-    y = np.empty((len(plan) * n_seg, seg_len * factor), np.float32)
-    labels = []
+    out = TrialSegments(len(plan) * n_seg, n_channels, seg_len, seg_len * factor)
     for n, c, t, count, _ in plan:
         trials = _cells(_cells(eeg[n - 1])[c])
         what = f"eeg{{{n}}}{{{c + 1}}}{{{t + 1}}} in {path}"
-        trial = _eeg_trial(trials[t], n_times, n_channels, what)
+        trial = _eeg_trial(trials[t], n_times, n_channels, what, _biosemi_names(), sfreq)
         chorale = DRYAD_NOTE_COUNTS[count]
-        for k in range(n_seg):
-            row = len(labels)
-            np.multiply(
-                trial[k * seg_len : (k + 1) * seg_len].T, eeg_scale, out=X[row], casting="unsafe"
-            )
-            y[row] = audio[chorale]["segments"][k]
-            labels.append((f"sub-{n:02d}", chorale, CONDITIONS[c], k))
+        out.add(
+            trial,
+            audio[chorale]["wave"],
+            n_seg=n_seg,
+            subject=f"sub-{n:02d}",
+            stimulus=chorale,
+            condition=CONDITIONS[c],
+            scale=eeg_scale,
+            time_axis=0,
+        )
         del trial
         _release(eeg, n, c, t)
-    del eeg, stim, mat
+    del eeg, stim
 
-    info = mos_info(_biosemi_names(), sfreq)
-    description = dict(
-        dataset="mos",
-        layout="dryad",
-        files=[str(path)],
-        audio_files={c: a["path"] for c, a in audio.items()},
-        eeg_start_seconds={c: a["start_seconds"] for c, a in audio.items()},
-        stimulus_check=check,
+    description = _description(
+        "dryad",
+        [str(path)],
+        audio,
+        check,
+        segment_seconds,
+        eeg_scale,
         channel_order="BioSemi 64 (A1-B32) order assumed: ImageryData.mat stores no labels",
-        segment_seconds=segment_seconds,
-        eeg_scale=eeg_scale,
     )
-    return _finish(X, y, labels, sfreq, audio_sfreq, info, description)
+    return out.to_data(sfreq, audio_sfreq, mos_info(_biosemi_names(), sfreq), description)
 
 
 def _release(eeg, n, c, t):

@@ -22,8 +22,16 @@ from ._audio_io import (
     resample_audio,
     to_mono,
 )
-from ._base import EEGMusicData
-from ._common import as_scalar, as_strings, check_dir, find_file, id_number, segment_length
+from ._common import (
+    TrialSegments,
+    as_scalar,
+    as_strings,
+    check_dir,
+    check_finite_eeg,
+    find_file,
+    id_number,
+    segment_length,
+)
 from ._forward import make_info
 from ._matfile import iter_last_axis, mat_version, read_small, variable_shapes
 
@@ -68,8 +76,8 @@ def _find_song_files(data_dir, nums):
         raise FileNotFoundError(
             f"NMED-T files missing in {data_dir}: {', '.join(missing)}. Download the cleaned "
             f"EEG files ({expected}; about 0.7 GB each) from the Stanford Digital Repository "
-            f"{NMEDT_URL} into that folder (see docs/datasets.md), or pass songs=[...] to load "
-            "only the songs you have."
+            f"{NMEDT_URL} into that folder (see docs/datasets.md), or load only the songs you "
+            "have: songs=[...] in Python, --songs on the command line."
         )
     return paths
 
@@ -176,7 +184,9 @@ def _song_header(path, num):
         )
     if len(set(subs)) != len(subs):
         raise ValueError(f"{subs_var} in {path} repeats participant ids: {subs}.")
-    return dict(path=path, var=var, shape=shape, fs=fs, subs=subs, format=mat_version(path))
+    return dict(
+        song=num, path=path, var=var, shape=shape, fs=fs, subs=subs, format=mat_version(path)
+    )
 
 
 def nmedt_info(sfreq):
@@ -258,8 +268,8 @@ def load_nmedt(
     ...                   songs=[21, 22], segment_seconds=10.0)  # doctest: +SKIP
     """
     nums = _parse_songs(songs)
-    data_dir = Path(data_dir).expanduser()
-    paths = _find_song_files(data_dir, nums)
+    # Plan: the files' headers give every shape before any EEG is read.
+    paths = _find_song_files(Path(data_dir).expanduser(), nums)
     headers = {n: _song_header(paths[n], n) for n in nums}
     rates = {h["fs"] for h in headers.values()}
     if len(rates) != 1:
@@ -269,73 +279,72 @@ def load_nmedt(
     offsets = _per_song(audio_offset, nums, "audio_offset")
     if isinstance(eeg_scale, bool) or not isinstance(eeg_scale, numbers.Real) or eeg_scale <= 0:
         raise ValueError(f"eeg_scale must be a positive number; got {eeg_scale!r}.")
-
     selected = {
         n: _select_subjects(h["subs"], subjects, h["path"].name) for n, h in headers.items()
     }
     shortest = min(headers[n]["shape"][1] for n in nums)
     seg_len = segment_length(segment_seconds, sfreq, shortest, "the shortest selected song")
-    n_seg = {n: headers[n]["shape"][1] // seg_len for n in nums}
-    if segment_seconds is None:
-        n_seg = dict.fromkeys(nums, 1)
-    n_trials = sum(len(selected[n]) * n_seg[n] for n in nums)
-
+    n_seg = {n: 1 if segment_seconds is None else headers[n]["shape"][1] // seg_len for n in nums}
     # The audio is read (and checked against the EEG length) before the big EEG reads.
     audio_paths = _audio_paths(nums, audio_dir, audio_files)
-    song_audio = {}
-    if audio_paths is not None:
-        for n in nums:
-            wave, file_sfreq = read_audio(audio_paths[n])
-            wave = resample_audio(to_mono(wave), file_sfreq, audio_sfreq)
-            label = f"song{n} ({audio_paths[n]})"
-            song_audio[n] = audio_window(
-                wave, audio_sfreq, offsets[n], n_seg[n] * seg_len * factor, label
-            ).reshape(n_seg[n], seg_len * factor)
-
-    # np.empty pages are only committed when written, so memory grows with the reads.
-    X = np.empty((n_trials, N_CHANNELS, seg_len), np.float32)
-    y = None if audio_paths is None else np.empty((n_trials, seg_len * factor), np.float32)
-    subject, stimulus, segment = [], [], []
-    row = 0
+    n_audio = {n: n_seg[n] * seg_len * factor for n in nums}
+    song_audio = _song_audio(audio_paths, offsets, audio_sfreq, n_audio)
+    # Fill, one participant at a time.
+    n_trials = sum(len(selected[n]) * n_seg[n] for n in nums)
+    n_audio = None if song_audio is None else seg_len * factor
+    out = TrialSegments(n_trials, N_CHANNELS, seg_len, n_audio)
+    info = nmedt_info(sfreq)
     for n in nums:
-        h = headers[n]
-        for p, block in iter_last_axis(h["path"], h["var"], selected[n]):
-            for k in range(n_seg[n]):
-                np.multiply(
-                    block[:, k * seg_len : (k + 1) * seg_len],
-                    eeg_scale,
-                    out=X[row],
-                    casting="unsafe",
-                )
-                if y is not None:
-                    y[row] = song_audio[n][k]
-                subject.append(h["subs"][p])
-                stimulus.append(f"song{n}")
-                segment.append(k)
-                row += 1
-            del block
-
-    return EEGMusicData(
-        X=X,
-        y=y,
-        subject=np.array(subject),
-        stimulus=np.array(stimulus),
-        condition=np.full(n_trials, "listening"),
-        segment=np.array(segment, dtype=int),
-        sfreq=sfreq,
-        audio_sfreq=int(audio_sfreq),
-        info=nmedt_info(sfreq),
-        description=dict(
-            dataset="nmedt",
-            files={f"song{n}": str(paths[n]) for n in nums},
-            mat_format={f"song{n}": headers[n]["format"] for n in nums},
-            n_times_per_song={f"song{n}": headers[n]["shape"][1] for n in nums},
-            audio_files=None
-            if audio_paths is None
-            else {f"song{n}": str(p) for n, p in audio_paths.items()},
-            audio_offset={f"song{n}": offsets[n] for n in nums},
-            segment_seconds=segment_seconds,
-            eeg_scale=float(eeg_scale),
-            unit="V" if eeg_scale == 1e-6 else f"stored unit x {eeg_scale:g}",
-        ),
+        _fill_song(out, headers[n], selected[n], n_seg[n], song_audio, info, eeg_scale)
+    description = dict(
+        dataset="nmedt",
+        files={f"song{n}": str(paths[n]) for n in nums},
+        mat_format={f"song{n}": headers[n]["format"] for n in nums},
+        n_times_per_song={f"song{n}": headers[n]["shape"][1] for n in nums},
+        audio_files=None
+        if audio_paths is None
+        else {f"song{n}": str(p) for n, p in audio_paths.items()},
+        audio_offset={f"song{n}": offsets[n] for n in nums},
+        segment_seconds=segment_seconds,
+        eeg_scale=float(eeg_scale),
+        unit="V" if eeg_scale == 1e-6 else f"stored unit x {eeg_scale:g}",
     )
+    return out.to_data(sfreq, audio_sfreq, info, description)
+
+
+def _song_audio(audio_paths, offsets, audio_sfreq, n_audio):
+    """{song: its first ``n_audio[song]`` mono samples at ``audio_sfreq``}, or None."""
+    if audio_paths is None:
+        return None
+    song_audio = {}
+    for n, path in audio_paths.items():
+        wave, file_sfreq = read_audio(path)
+        wave = resample_audio(to_mono(wave), file_sfreq, audio_sfreq)
+        label = f"song{n} ({path})"
+        song_audio[n] = audio_window(wave, audio_sfreq, offsets[n], n_audio[n], label)
+    return song_audio
+
+
+def _fill_song(out, header, participants, n_seg, song_audio, info, eeg_scale):
+    """Check and cut the EEG of one song's ``participants`` into ``out`` (a TrialSegments)."""
+    h, n, seg_len = header, header["song"], out.X.shape[2]
+    for p, block in iter_last_axis(h["path"], h["var"], participants):
+        check_finite_eeg(  # the part that is returned
+            block[:, : n_seg * seg_len],
+            f"{h['var']}(:, :, {p + 1}) (participant {h['subs'][p]}) in {h['path']}",
+            info["ch_names"],
+            sfreq=info["sfreq"],
+            advice="Interpolate those channels in a copy of the file, or leave this "
+            "participant out (subjects=...).",
+        )
+        wave = None if song_audio is None else song_audio[n]
+        out.add(
+            block,
+            wave,
+            n_seg=n_seg,
+            subject=h["subs"][p],
+            stimulus=f"song{n}",
+            condition="listening",
+            scale=eeg_scale,
+        )
+        del block

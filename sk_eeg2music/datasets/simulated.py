@@ -9,34 +9,63 @@ alpha bursts, eye blinks, line noise (NMED-T only) and sensor noise.
 Calibration
 -----------
 ``snr_db`` is the ratio (dB) of the stimulus-driven sensor power to the power of
-everything else, over a subject's listening trials. The defaults
-(:data:`DEFAULT_SNR_DB`) were chosen with ``benchmarks/calibrate_simulator.py``
-so that the within-subject backward envelope decoder of
-:func:`within_subject_envelope_r` (lags 0-250 ms, EEG following the stimulus,
-train on 75 % of the segments, test on the rest) reaches a test Pearson r in the
-0.1-0.2 range reported for real EEG; ``tests/datasets/test_simulated.py`` keeps
-that true.
+everything else, over a subject's listening trials (first repetition). The
+defaults (:data:`DEFAULT_SNR_DB`: MOS -34 dB, NMED-T -37 dB) were chosen with
+``benchmarks/calibrate_simulator.py`` on the real designs (:func:`real_design`)
+so that a within-subject backward envelope decoder with a realistic amount of
+training data reaches a test Pearson r of about 0.1-0.15:
+:func:`within_subject_envelope_r`, the package's lagged ridge
+(:func:`~sk_eeg2music.models._lagged_ridge.fit_lagged_ridge`, lags 0-250 ms, alpha by
+inner CV), trained on all but one repetition of each stimulus (MOS: 10 x 4
+chorales x 28.2 s = 18.8 min) and tested on the held-out repetition. Measured
+(6 subjects, 4 held-out repetitions each, 2026-12-06): mean r 0.094 at -36 dB,
+0.129 at -34 dB, 0.149 at -33 dB, 0.171 at -32 dB. NMED-T (one presentation
+per song: train on 9 songs of 270 s, test on the tenth) gave r 0.123 at -37 dB
+(one subject, two held-out songs: each fit takes minutes with 125 channels x
+33 lags). Both defaults are 6 dB below the earlier ones, which had been
+calibrated with 84 s of training data. ``tests/datasets/test_simulated.py``
+keeps the MOS figure true.
 """
 
 import numbers
 
+import librosa
 import numpy as np
+import scipy.fft
 from scipy.signal import fftconvolve
+from threadpoolctl import threadpool_limits
 
 from ..audio import frame_envelope, log_mel_spectrogram
 from ..utils._validation import check_rate_ratio, check_sfreq
 from ._base import EEGMusicData
+from ._common import cut_segments
 from ._forward import forward_model
 from ._music import (
     MOS_IDS,
     NMEDT_BPM,
     NMEDT_IDS,
-    normalize_peak,
     synthesize_melody,
     synthesize_song,
 )
 
-DEFAULT_SNR_DB = {"mos": -28.0, "nmedt": -31.0}
+DEFAULT_SNR_DB = {"mos": -34.0, "nmedt": -37.0}
+# The real datasets' designs (see :func:`real_design`).
+REAL_DESIGNS = {
+    "mos": dict(
+        n_subjects=21,
+        n_repetitions=11,
+        conditions=("listening", "imagery"),
+        stimulus_seconds=1803 / 64.0,
+        segment_seconds=None,
+    ),
+    "nmedt": dict(
+        n_subjects=20,
+        n_repetitions=1,
+        conditions=("listening",),
+        stimulus_seconds=270.0,
+        segment_seconds=None,
+    ),
+}
 
 _KINDS = {
     "mos": dict(
@@ -112,22 +141,28 @@ def stimulus_drives(audio, audio_sfreq, sfreq, n_bands=_N_BANDS):
     return dict(envelope=_zscore(envelope), onset=_zscore(onset), bands=_zscore(bands))
 
 
-def _zscore(x):
-    x = np.asarray(x, np.float64)
+def _zscore(x, dtype=np.float64):
+    x = np.asarray(x, dtype)
     std = x.std(axis=-1, keepdims=True)
     return (x - x.mean(axis=-1, keepdims=True)) / np.where(std > 0, std, 1.0)
 
 
-def _pink_noise(rng, shape, sfreq, exponent=1.7, f_knee=0.5):
-    """Gaussian noise with a 1/f^exponent power spectrum, flat below ``f_knee``."""
+def _pink_noise(rng, shape, sfreq, exponent=1.7, f_knee=0.5, fast=False):
+    """Gaussian noise with a 1/f^exponent power spectrum, flat below ``f_knee``.
+
+    ``fast=True`` works in float32 at the next FFT-friendly length and crops
+    the result: the same process, several times faster when ``shape[-1]`` has a
+    large prime factor (MOS trials have 1803 = 3 x 601 samples). The first
+    repetition is not fast, so that its values are those of earlier versions.
+    """
     n = shape[-1]
-    spec = rng.standard_normal((*shape[:-1], n // 2 + 1)) + 1j * rng.standard_normal(
-        (*shape[:-1], n // 2 + 1)
-    )
-    freqs = np.fft.rfftfreq(n, 1 / sfreq)
-    spec *= np.maximum(freqs, f_knee) ** (-exponent / 2)
+    n_fft, dtype = (scipy.fft.next_fast_len(n, real=True), np.float32) if fast else (n, float)
+    size = (*shape[:-1], n_fft // 2 + 1)
+    spec = rng.standard_normal(size, dtype=dtype) + 1j * rng.standard_normal(size, dtype=dtype)
+    freqs = np.fft.rfftfreq(n_fft, 1 / sfreq)
+    spec *= (np.maximum(freqs, f_knee) ** (-exponent / 2)).astype(dtype)
     spec[..., 0] = 0.0
-    return _zscore(np.fft.irfft(spec, n=n))
+    return _zscore(np.fft.irfft(spec, n=n_fft)[..., :n], dtype)
 
 
 def _random_orientation(rng, base, angle_std):
@@ -163,24 +198,25 @@ def _oriented(gain, orientation):
     return np.einsum("csk,sk->cs", gain, orientation)
 
 
-def _imagery_warp(drive, rng, sfreq, delay, jitter_std=0.03):
+def _imagery_warp(drive, rng, sfreq, delay, jitter_std=0.03, fast=False):
     """Delay a drive and jitter its timing with a slow random time warp."""
     n = drive.shape[-1]
     t = np.arange(n) / sfreq
-    slow = _pink_noise(rng, (n,), sfreq, exponent=4.0, f_knee=0.2)
+    slow = _pink_noise(rng, (n,), sfreq, exponent=4.0, f_knee=0.2, fast=fast)
     src_t = t - delay - jitter_std * slow
     flat = drive.reshape(-1, n)
     warped = np.stack([np.interp(src_t, t, row, left=0.0, right=0.0) for row in flat])
     return warped.reshape(drive.shape)
 
 
-def _evoked(drives, subj, gains, sfreq, condition, rng):
+def _evoked(drives, subj, gains, sfreq, condition, rng, fast=False):
     """Stimulus-driven sensor signal, shape (n_channels, n_times)."""
     env, onset, bands = drives["envelope"], drives["onset"], drives["bands"]
     sign, gain = 1.0, 1.0
     if condition == "imagery":
         env, onset, bands = (
-            _imagery_warp(x, rng, sfreq, subj["imagery_delay"]) for x in (env, onset, bands)
+            _imagery_warp(x, rng, sfreq, subj["imagery_delay"], fast=fast)
+            for x in (env, onset, bands)
         )
         sign, gain = -1.0, subj["imagery_gain"]
     kernel = sign * gain * subj["kernel"]
@@ -198,13 +234,18 @@ def _evoked(drives, subj, gains, sfreq, condition, rng):
     return g_aud.sum(1, keepdims=True) * aud[None] + 0.7 * g_ton @ ton
 
 
-def _noise(subj, gains, sfreq, n_times, rng, line_freq):
-    """Background activity and artefacts at unit scale, shape (n_channels, n_times)."""
-    g_bg = _oriented(gains["background"], subj["background_orientation"])
-    background = g_bg @ _pink_noise(rng, (g_bg.shape[1], n_times), sfreq)
+def _noise(subj, gains, sfreq, n_times, rng, line_freq, fast=False):
+    """Background activity and artefacts at unit scale, shape (n_channels, n_times).
+
+    ``fast=True`` (repetitions after the first) computes the two largest terms,
+    the background and the sensor noise, in float32.
+    """
+    dtype = np.float32 if fast else float
+    g_bg = _oriented(gains["background"], subj["background_orientation"]).astype(dtype)
+    background = g_bg @ _pink_noise(rng, (g_bg.shape[1], n_times), sfreq, fast=fast)
     background /= np.sqrt(np.mean(background**2))
     t = np.arange(n_times) / sfreq
-    bursts = np.clip(_pink_noise(rng, (2, n_times), sfreq, exponent=3.0), 0, None)
+    bursts = np.clip(_pink_noise(rng, (2, n_times), sfreq, exponent=3.0, fast=fast), 0, None)
     alpha_src = bursts * np.sin(
         2 * np.pi * subj["alpha_freq"] * t + rng.uniform(0, 2 * np.pi, (2, 1))
     )
@@ -218,12 +259,18 @@ def _noise(subj, gains, sfreq, n_times, rng, line_freq):
         blink_src[onset : onset + len(shape)] += shape[: n_times - onset]
     blink = _oriented(gains["blink"], np.array([[0.0, 1.0, 0.0]])) @ blink_src[None]
     blink /= np.abs(blink).max() + 1e-30
-    sensor = rng.standard_normal(background.shape)
+    sensor = rng.standard_normal(background.shape, dtype=dtype)
     sensor -= sensor.mean(0, keepdims=True)
     out = background + 0.5 * alpha + 3.0 * blink + 0.3 * sensor
     if line_freq is not None and line_freq < sfreq / 2:
         out += 0.05 * np.sin(2 * np.pi * line_freq * t + rng.uniform(0, 2 * np.pi))
     return out
+
+
+def _segments(evoked, noise, scale, noise_scale, seg_len):
+    """Scaled float32 EEG cut into segments, shape (n_segments, n_channels, seg_len)."""
+    eeg = (scale * (evoked + noise_scale * noise)).astype(np.float32)
+    return cut_segments(eeg, seg_len)
 
 
 def _check_params(kind, n_subjects, segment_seconds, audio_sfreq, snr_db, stimulus_seconds):
@@ -303,7 +350,7 @@ def simulate_music(kind, audio_sfreq, n_times, sfreq, rng, stimuli=None):
             wav, nts = synthesize_melody(stim_rng, audio_sfreq, duration, bpm=100.0)
         else:
             wav, nts = synthesize_song(stim_rng, audio_sfreq, duration, NMEDT_BPM[i])
-        audio[name] = normalize_peak(wav[:n_audio]).astype(np.float32)
+        audio[name] = (0.9 * librosa.util.normalize(wav[:n_audio])).astype(np.float32)
         notes[name] = nts
     return audio, notes
 
@@ -319,12 +366,13 @@ def make_simulated(
     stimulus_seconds=None,
     stimuli=None,
     conditions=None,
+    n_repetitions=1,
 ):
     """Simulate EEG recorded while music is heard (and, for MOS, imagined).
 
     Each (subject, stimulus, condition) recording is simulated continuously and
     then cut into ``segment_seconds`` pieces; the same stimulus and segment give
-    bit-identical audio for every subject.
+    bit-identical audio for every subject and repetition.
 
     Parameters
     ----------
@@ -351,13 +399,36 @@ def make_simulated(
         Simulate only these stimulus ids (the others are unchanged if added later).
     conditions : sequence of str | None, default=None
         Subset of the kind's conditions.
+    n_repetitions : int, default=1
+        Presentations of each (subject, stimulus, condition). Every repetition
+        has the same labels and bit-identical audio, and its own background
+        activity, artefacts, sensor noise and (imagery) timing jitter.
+        Repetition 0 is the same whatever ``n_repetitions`` (so ``1`` gives the
+        data of earlier versions), and so is repetition ``r`` for any
+        ``n_repetitions > r``.
 
     Returns
     -------
     data : EEGMusicData
         ``X`` float32 (n_trials, n_channels, n_times) in volts, ``y`` float32
-        (n_trials, n_times * audio_sfreq / sfreq), labels, ``info`` with the montage
-        and ``ground_truth`` (TRF kernels, dipole positions, drives, notes).
+        (n_trials, n_times * audio_sfreq / sfreq), labels, ``repetition`` (int,
+        shape (n_trials,)), ``info`` with the montage and ``ground_truth`` (TRF
+        kernels, dipole positions, drives, notes). Trials are ordered by subject,
+        stimulus, condition, repetition, then segment.
+
+    See Also
+    --------
+    real_design : the arguments that simulate the real datasets' scale (MOS:
+        21 subjects x 4 chorales x 11 repetitions x 2 conditions; NMED-T: 20
+        subjects x 10 songs of 4.5 min).
+
+    Notes
+    -----
+    Memory is dominated by ``X`` and ``y``, both float32: ``y`` alone takes
+    ``4 * n_trials * n_audio`` bytes (3.3 GB for real-scale MOS at 16 kHz, half
+    at ``audio_sfreq=8000``). The arrays are filled in place, and the audio is
+    synthesised once per stimulus; ``benchmarks/simulate_scale.py`` measures
+    time and peak memory.
 
     Examples
     --------
@@ -365,10 +436,20 @@ def make_simulated(
     >>> data = make_simulated("mos", n_subjects=2, segment_seconds=4.0)
     >>> data.X.shape, data.y.shape
     ((112, 64, 256), (112, 64000))
+    >>> rep = make_simulated("mos", n_subjects=1, stimulus_seconds=8.0, n_repetitions=3)
+    >>> rep.X.shape, np.unique(rep.repetition).tolist()
+    ((48, 64, 256), [0, 1, 2])
     """
     spec, factor, duration = _check_params(
         kind, n_subjects, segment_seconds, audio_sfreq, snr_db, stimulus_seconds
     )
+    if (
+        isinstance(n_repetitions, bool)
+        or not isinstance(n_repetitions, numbers.Integral)
+        or n_repetitions < 1
+    ):
+        raise ValueError(f"n_repetitions must be an integer >= 1; got {n_repetitions!r}.")
+    n_repetitions = int(n_repetitions)
     conditions = spec["conditions"] if conditions is None else tuple(conditions)
     bad = set(conditions) - set(spec["conditions"])
     if bad or not conditions:
@@ -383,46 +464,86 @@ def make_simulated(
     seg_len = n_total if segment_seconds is None else int(round(segment_seconds * sfreq))
     n_seg = n_total // seg_len
 
-    seeds = _seed_sequence(random_state).spawn(2)
+    # Child 2 seeds the repetitions after the first: children 0 and 1 (music,
+    # subjects) are those of earlier versions, so repetition 0 is unchanged.
+    seeds = _seed_sequence(random_state).spawn(3)
     music_rng = np.random.default_rng(seeds[0])
     info, gains, positions = forward_model(kind, _N_BANDS)
     audio, notes = simulate_music(kind, int(audio_sfreq), n_total, sfreq, music_rng, stimuli)
     drives = {k: stimulus_drives(a, audio_sfreq, sfreq) for k, a in audio.items()}
 
-    X, y, labels, truth = [], [], [], {}
+    # Trials are ordered (subject, stimulus, condition, repetition, segment);
+    # X and y are filled in place so that no per-trial list doubles the memory.
+    recordings = [(stim, cond) for stim in audio for cond in conditions]
+    n_per_subject = len(recordings) * n_repetitions * n_seg
+    n_trials = n_subjects * n_per_subject
+    X = np.empty((n_trials, len(info["ch_names"]), seg_len), np.float32)
+    y = np.empty((n_trials, seg_len * factor), np.float32)
+    index = np.arange(n_trials).reshape(n_subjects, len(recordings), n_repetitions, n_seg)
+    for i_rec, (stim, _) in enumerate(recordings):
+        # (n_seg, n_audio), the same for every subject and repetition
+        segments = cut_segments(audio[stim], seg_len * factor, n_seg)
+        for k in range(n_seg):
+            y[index[:, i_rec, :, k].ravel()] = segments[k]
+
+    truth = {}
     subject_seeds = seeds[1].spawn(n_subjects)
-    for i_subj in range(n_subjects):
-        rng = np.random.default_rng(subject_seeds[i_subj])
-        subj = _subject_params(rng, sfreq, _N_BANDS)
-        sid = f"sub-{i_subj + 1:02d}"
-        recs = []
-        for stim in audio:
-            for cond in conditions:
+    repetition_seeds = seeds[2].spawn(n_subjects)
+    # The matrix products here are small: BLAS threads cost more than they save
+    # (about 2x slower with 2 threads on 2 cores).
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i_subj in range(n_subjects):
+            rng = np.random.default_rng(subject_seeds[i_subj])
+            subj = _subject_params(rng, sfreq, _N_BANDS)
+            sid = f"sub-{i_subj + 1:02d}"
+            # Repetition 0: the subject's own generator, consumed as in earlier versions.
+            recs = []
+            for stim, cond in recordings:
                 evoked = _evoked(drives[stim], subj, gains, sfreq, cond, rng)
                 noise = _noise(subj, gains, sfreq, n_total, rng, spec["line_freq"])
-                recs.append((stim, cond, evoked, noise))
-        listening = [r for r in recs if r[1] == "listening"] or recs
-        p_signal = np.mean([np.mean(r[2] ** 2) for r in listening])
-        p_noise = np.mean([np.mean(r[3] ** 2) for r in listening])
-        # Evoked sensor RMS of ~1 uV before the subject's own amplitude factor.
-        scale = 1e-6 * subj["amplitude"] / np.sqrt(p_signal)
-        noise_scale = np.sqrt(p_signal / (p_noise * 10 ** (snr_db / 10)))
-        for stim, cond, evoked, noise in recs:
-            eeg = (scale * (evoked + noise_scale * noise)).astype(np.float32)
-            for k in range(n_seg):
-                sl = slice(k * seg_len, (k + 1) * seg_len)
-                X.append(eeg[:, sl])
-                y.append(audio[stim][sl.start * factor : sl.stop * factor])
-                labels.append((sid, stim, cond, k))
-        truth[sid] = {k: v for k, v in subj.items()}
+                recs.append((evoked, noise))
+            listening = [r for r, (_, c) in zip(recs, recordings) if c == "listening"] or recs
+            p_signal = np.mean([np.mean(r[0] ** 2) for r in listening])
+            p_noise = np.mean([np.mean(r[1] ** 2) for r in listening])
+            # Evoked sensor RMS of ~1 uV before the subject's own amplitude factor.
+            scale = 1e-6 * subj["amplitude"] / np.sqrt(p_signal)
+            noise_scale = np.sqrt(p_signal / (p_noise * 10 ** (snr_db / 10)))
+            for i_rec, (evoked, noise) in enumerate(recs):
+                X[index[i_subj, i_rec, 0]] = _segments(evoked, noise, scale, noise_scale, seg_len)
+            # Later repetitions: one independent generator each. The listening
+            # response draws nothing random, so repetition 0's is reused.
+            listening_evoked = {
+                stim: rec[0] for rec, (stim, cond) in zip(recs, recordings) if cond == "listening"
+            }
+            del recs, listening
+            for i_rep, rep_seed in enumerate(repetition_seeds[i_subj].spawn(n_repetitions - 1), 1):
+                rep_rng = np.random.default_rng(rep_seed)
+                for i_rec, (stim, cond) in enumerate(recordings):
+                    if cond == "listening":
+                        evoked = listening_evoked[stim]
+                    else:
+                        evoked = _evoked(drives[stim], subj, gains, sfreq, cond, rep_rng, fast=True)
+                    noise = _noise(
+                        subj, gains, sfreq, n_total, rep_rng, spec["line_freq"], fast=True
+                    )
+                    rows = index[i_subj, i_rec, i_rep]
+                    X[rows] = _segments(evoked, noise, scale, noise_scale, seg_len)
+            truth[sid] = {k: v for k, v in subj.items()}
 
-    subject, stimulus, condition, segment = (np.array(c) for c in zip(*labels))
+    grid = np.meshgrid(
+        [f"sub-{i + 1:02d}" for i in range(n_subjects)],
+        np.arange(len(recordings)),
+        np.arange(n_repetitions),
+        np.arange(n_seg),
+        indexing="ij",
+    )
+    subject, i_rec, repetition, segment = (g.ravel() for g in grid)
     return EEGMusicData(
-        X=np.stack(X),
-        y=np.stack(y),
+        X=X,
+        y=y,
         subject=subject,
-        stimulus=stimulus,
-        condition=condition,
+        stimulus=np.array([recordings[i][0] for i in i_rec]),
+        condition=np.array([recordings[i][1] for i in i_rec]),
         segment=segment.astype(int),
         sfreq=sfreq,
         audio_sfreq=int(audio_sfreq),
@@ -434,6 +555,7 @@ def make_simulated(
             random_state=random_state if isinstance(random_state, int) else None,
             segment_seconds=segment_seconds,
             stimulus_seconds=n_total / sfreq,
+            n_repetitions=n_repetitions,
         ),
         ground_truth=dict(
             subjects=truth,
@@ -442,63 +564,135 @@ def make_simulated(
             notes=notes,
             trf_lags_seconds=np.arange(len(trf_kernel(sfreq))) / sfreq,
         ),
+        repetition=repetition.astype(int),
     )
 
 
-def within_subject_envelope_r(data, subject, alphas=None, train_fraction=0.75, random_state=0):
+def real_design(kind="mos", **overrides):
+    """Arguments of :func:`make_simulated` that match a real dataset's design.
+
+    - ``"mos"`` (Marion et al. 2021): 21 subjects, 4 chorales x 11 repetitions x
+      listening and imagery = 88 trials of 1803 samples (28.2 s) at 64 Hz each.
+    - ``"nmedt"`` (Losorelli et al. 2017): 20 subjects, 10 songs presented once,
+      at 125 Hz. The real songs last 271-298 s; every simulated song lasts
+      270 s (the arrays are rectangular).
+
+    Trials are whole presentations (``segment_seconds=None``), as recorded;
+    override ``segment_seconds`` to cut them.
+
+    Parameters
+    ----------
+    kind : {"mos", "nmedt"}, default="mos"
+    **overrides
+        Any other :func:`make_simulated` argument; it replaces the design's value
+        (e.g. ``n_subjects=2`` for a quick run, ``audio_sfreq=8000`` to halve
+        ``y``'s memory).
+
+    Returns
+    -------
+    kwargs : dict
+        Keyword arguments for :func:`make_simulated`, ``kind`` included.
+
+    Examples
+    --------
+    >>> from sk_eeg2music.datasets.simulated import real_design
+    >>> real_design("mos")["n_repetitions"]
+    11
+    >>> kwargs = real_design("mos", n_subjects=1, stimuli=["chor-019"], audio_sfreq=8000)
+    >>> data = make_simulated(**kwargs)  # 1 subject x 1 chorale x 2 conditions x 11 repetitions
+    >>> data.X.shape
+    (22, 64, 1803)
+    """
+    if kind not in REAL_DESIGNS:
+        raise ValueError(f"kind must be one of {sorted(REAL_DESIGNS)}; got {kind!r}.")
+    import inspect
+
+    allowed = set(inspect.signature(make_simulated).parameters) - {"kind"}
+    unknown = set(overrides) - allowed
+    if unknown:
+        raise ValueError(
+            f"unknown make_simulated argument(s) {sorted(unknown)}; use {sorted(allowed)}."
+        )
+    return {"kind": kind, **REAL_DESIGNS[kind], **overrides}
+
+
+def within_subject_envelope_r(
+    data, subject, *, tmin=0.0, tmax=0.25, alphas=None, inner_cv=3, max_folds=None
+):
     """Calibration decoder: within-subject backward envelope reconstruction.
 
-    A lagged ridge from EEG at lags 0-250 ms after each stimulus sample to the
-    envelope (:func:`~sk_eeg2music.audio.frame_envelope`) at the EEG rate, trained
-    on a random ``train_fraction`` of the listening segments of ``subject`` and
-    tested on the others (time-disjoint: whole segments are held out; lags stay
-    inside segments). ``alpha`` is chosen by leave-one-segment-block-out on the
-    training segments.
+    The package's lagged ridge (:func:`~sk_eeg2music.models._lagged_ridge.fit_lagged_ridge`,
+    EEG at lags ``tmin``..``tmax`` after each stimulus sample, lags kept inside
+    trials) maps the listening EEG of ``subject`` to the envelope
+    (:func:`~sk_eeg2music.audio.frame_envelope`, power 0.6) at the EEG rate. The
+    held-out unit is one repetition of every stimulus: train on all the other
+    repetitions, test on it (leave-one-repetition-out). Data with a single
+    repetition hold out one stimulus at a time instead, or, with one stimulus,
+    one segment position. ``alpha`` is chosen on the training trials only, by
+    ``inner_cv`` folds grouped the same way
+    (:func:`~sk_eeg2music.models._lagged_ridge.cv_alpha_scores`).
 
     Parameters
     ----------
     data : EEGMusicData
+        With audio; its listening trials of ``subject`` are used.
     subject : str
-    alphas : array-like | None
-        Ridge penalties relative to the mean eigenvalue of the lagged covariance.
-    train_fraction : float
-    random_state : int
+    tmin, tmax : float, default=0.0, 0.25
+        Lag window (s); positive lags: the EEG follows the stimulus.
+    alphas : array-like of float, shape (n_alphas,) | None, default=None
+        Ridge penalties relative to the mean eigenvalue of the lagged Gram
+        matrix; ``None`` is ``np.logspace(-2, 4, 13)``.
+    inner_cv : int, default=3
+        Inner folds for ``alpha``.
+    max_folds : int | None, default=None
+        Evaluate only this many held-out groups (evenly spaced), to save time;
+        ``None`` evaluates them all.
 
     Returns
     -------
     r : float
-        Pearson r between decoded and true envelopes over the test samples.
+        Pearson r between decoded and true envelopes over all samples of the
+        held-out trials, averaged over the folds.
     """
-    from sklearn.model_selection import GroupKFold
+    from ..models._lagged_ridge import (
+        cv_alpha_scores,
+        fit_lagged_ridge,
+        inner_splits,
+        lag_samples,
+        predict_lagged,
+    )
 
     sel = data.select(subject=subject, condition="listening")
-    env = frame_envelope(sel.y, sel.factor, power=0.6)
-    n_lags = int(round(0.25 * sel.sfreq)) + 1
-    Xs = sel.X / sel.X.std(axis=(0, 2), keepdims=True)
-    n_trials, n_ch, n_times = Xs.shape
-    n_valid = n_times - n_lags + 1
-    lagged = np.stack([Xs[:, :, lag : lag + n_valid] for lag in range(n_lags)], axis=2)
-    feats = lagged.transpose(0, 3, 1, 2).reshape(n_trials, n_valid, n_ch * n_lags)
-    target = env[:, :n_valid].astype(np.float64)
-    order = np.random.default_rng(random_state).permutation(n_trials)
-    n_train = int(round(train_fraction * n_trials))
-    train, test = order[:n_train], order[n_train:]
-    alphas = np.logspace(-1, 3, 9) if alphas is None else np.asarray(alphas, float)
-    groups = np.repeat(np.arange(n_train), n_valid)
-    F, t = feats[train].reshape(-1, feats.shape[-1]), target[train].ravel()
-    scores = np.zeros(len(alphas))
-    for tr, va in GroupKFold(n_splits=min(3, n_train)).split(F, t, groups):
-        for i, w in enumerate(_ridge_path(F[tr], t[tr], alphas)):
-            scores[i] += np.corrcoef(F[va] @ w, t[va])[0, 1]
-    (w,) = _ridge_path(F, t, alphas[[int(np.argmax(scores))]])
-    pred = feats[test].reshape(-1, feats.shape[-1]) @ w
-    return float(np.corrcoef(pred, target[test].ravel())[0, 1])
+    if len(sel) < 2:
+        raise ValueError(
+            f"subject {subject!r} needs >= 2 listening trials to calibrate; got {len(sel)}."
+        )
+    groups = _held_out_groups(sel)
+    env = frame_envelope(sel.require_y(), sel.factor, power=0.6)[:, np.newaxis, :]
+    X = sel.X / sel.X.std(dtype=np.float64)  # scale-free (alphas are relative anyway)
+    lags = lag_samples(tmin, tmax, sel.sfreq)
+    alphas = np.logspace(-2, 4, 13) if alphas is None else np.asarray(alphas, float)
+    folds = np.unique(groups)
+    if max_folds is not None and max_folds < len(folds):
+        folds = folds[np.linspace(0, len(folds) - 1, int(max_folds)).round().astype(int)]
+    rs = []
+    for held_out in folds:
+        train, test = groups != held_out, groups == held_out
+        splits = inner_splits(inner_cv, int(train.sum()), groups[train])
+        scores = cv_alpha_scores(X[train], env[train], lags, alphas, splits)[:, 0]
+        alpha = alphas[int(np.argmax(scores))]
+        coef, x_mean, y_mean, _ = fit_lagged_ridge(X[train], env[train], lags, [alpha])
+        pred = predict_lagged(X[test], coef[0], x_mean, y_mean, lags)
+        rs.append(np.corrcoef(pred.ravel(), env[test].ravel())[0, 1])
+    return float(np.mean(rs))
 
 
-def _ridge_path(F, t, alphas):
-    """Ridge weights for every relative alpha from one eigendecomposition."""
-    F = F - F.mean(0)
-    eigval, eigvec = np.linalg.eigh(F.T @ F)
-    proj = eigvec.T @ (F.T @ (t - t.mean()))
-    mean_eig = eigval.mean()
-    return [eigvec @ (proj / (eigval + a * mean_eig)) for a in alphas]
+def _held_out_groups(data):
+    """Repetition, else stimulus, else segment: the first label with >= 2 values."""
+    candidates = [data.stimulus, data.segment]
+    if data.repetition is not None:
+        candidates.insert(0, data.repetition)
+    for labels in candidates:
+        if len(np.unique(labels)) >= 2:
+            return np.unique(labels, return_inverse=True)[1]
+    raise ValueError("calibration needs >= 2 repetitions, stimuli or segments to hold out.")

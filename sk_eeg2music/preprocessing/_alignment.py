@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 from scipy.linalg.blas import dsyrk
 
+from ..models._base import NumberInterval
 from ._base import _StatelessEEGTransformer, restore_ndim
 
 
@@ -211,6 +212,8 @@ class EuclideanAlignment(_StatelessEEGTransformer):
     True
     """
 
+    _parameter_constraints = {"reg": [NumberInterval(numbers.Real, 0, 1, closed="left")]}
+
     def __init__(self, reg=1e-3):
         self.reg = reg
 
@@ -224,13 +227,8 @@ class EuclideanAlignment(_StatelessEEGTransformer):
         }
 
     def _check_params(self):
-        reg = self.reg
-        if isinstance(reg, bool) or not isinstance(reg, numbers.Real) or not 0 <= reg < 1:
-            raise ValueError(
-                f"reg must be a number in [0, 1) (shrinkage toward the identity; e.g. 1e-3); "
-                f"got {reg!r}."
-            )
-        return float(reg)
+        super()._check_params()
+        return float(self.reg)
 
     def fit(self, X, y=None, groups=None):
         """Validate the input; EA learns nothing that ``transform`` reuses.

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..utils._validation import check_eeg
+from ..models._base import EEGEstimatorMixin
 
 # Work on blocks of trials of about this many bytes, so that float64
 # temporaries (MNE filters in float64) stay small next to a full copy of X.
@@ -40,14 +40,18 @@ def restore_ndim(Xt, was_2d):
     return Xt
 
 
-class _EEGTransformer(TransformerMixin, BaseEstimator):
+class _EEGTransformer(EEGEstimatorMixin, TransformerMixin, BaseEstimator):
     """Shared input handling for transformers on ``(n_trials, n_channels, n_times)``.
 
-    2-D input of shape ``(n_trials, n_features)`` is read as
-    ``(n_trials, n_features, 1)`` (as :class:`mne.decoding.Scaler` does), and the
-    output is 2-D again when its time axis has length one, so scikit-learn's
-    generic estimator checks run on these transformers.
+    The validation, ``n_features_in_`` and the 3-D tag are those of every EEG
+    estimator (:class:`~sk_eeg2music.models._base.EEGEstimatorMixin`). 2-D input
+    of shape ``(n_trials, n_features)`` is read as ``(n_trials, n_features, 1)``
+    (as :class:`mne.decoding.Scaler` does), and the output is 2-D again when its
+    time axis has length one, so scikit-learn's generic estimator checks run on
+    these transformers.
     """
+
+    _eeg_allow_2d = True
 
     def _validate_eeg(self, X, *, reset):
         """Return ``(X, was_2d)`` with X float32 of shape (n_trials, n_channels, n_times).
@@ -58,15 +62,10 @@ class _EEGTransformer(TransformerMixin, BaseEstimator):
         if not hasattr(X, "shape"):  # lists and other array-likes
             X = np.asarray(X)
         was_2d = len(X.shape) == 2
-        n_channels = None if reset else getattr(self, "n_features_in_", None)
-        X = check_eeg(X, allow_2d=True, n_channels=n_channels, estimator=type(self).__name__)
-        if reset:
-            self.n_features_in_ = X.shape[1]
-        return X, was_2d
+        return self._check_eeg(X, reset=reset), was_2d
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
         tags.target_tags.required = False
         # Every transformer returns float32, the package's EEG dtype.
         tags.transformer_tags.preserves_dtype = ["float32"]
@@ -99,7 +98,11 @@ class _StatelessEEGTransformer(_EEGTransformer):
         return self
 
     def _check_params(self):
-        """Raise ValueError for invalid constructor parameters (subclasses override)."""
+        """Validate the parameters (``_parameter_constraints``); subclasses add cross-checks.
+
+        Called by ``fit`` and by ``transform`` (which works without ``fit``).
+        """
+        self._validate_params()
 
     def __sklearn_is_fitted__(self):
         return True

@@ -5,7 +5,9 @@ from fractions import Fraction
 
 import mne
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
+from ..models._base import NumberInterval
 from ..utils._validation import check_sfreq
 from ._base import _StatelessEEGTransformer, iter_trial_chunks, restore_ndim
 
@@ -200,6 +202,24 @@ class BandpassFilter(_StatelessEEGTransformer):
     (2, 3, 500)
     """
 
+    _parameter_constraints = {
+        "l_freq": [NumberInterval(numbers.Real, 0, None, closed="neither"), None],
+        "h_freq": [NumberInterval(numbers.Real, 0, None, closed="neither"), None],
+        "sfreq": [NumberInterval(numbers.Real, 0, None, closed="neither")],
+        "method": [StrOptions({"fir", "iir"})],
+        "phase": [str],
+        "filter_length": [str, NumberInterval(numbers.Integral, 1, None, closed="left")],
+        "l_trans_bandwidth": [
+            StrOptions({"auto"}),
+            NumberInterval(numbers.Real, 0, None, closed="neither"),
+        ],
+        "h_trans_bandwidth": [
+            StrOptions({"auto"}),
+            NumberInterval(numbers.Real, 0, None, closed="neither"),
+        ],
+        "iir_params": [dict, None],
+    }
+
     def __init__(
         self,
         l_freq,
@@ -224,6 +244,8 @@ class BandpassFilter(_StatelessEEGTransformer):
         self.iir_params = iir_params
 
     def _check_params(self):
+        super()._check_params()
+        # The edges against each other and against Nyquist: beyond single-parameter constraints.
         return check_band(self.l_freq, self.h_freq, self.sfreq)
 
     @classmethod
@@ -307,6 +329,15 @@ class Resample(_StatelessEEGTransformer):
     (2, 3, 128)
     """
 
+    _parameter_constraints = {
+        "sfreq": [NumberInterval(numbers.Real, 0, None, closed="neither")],
+        "new_sfreq": [NumberInterval(numbers.Real, 0, None, closed="neither")],
+        "method": [StrOptions({"fft", "polyphase"})],
+        "npad": [NumberInterval(numbers.Integral, 0, None, closed="left"), str],
+        "window": [str, tuple],
+        "pad": [str],
+    }
+
     def __init__(self, sfreq, new_sfreq, *, method="fft", npad=100, window="auto", pad="auto"):
         self.sfreq = sfreq
         self.new_sfreq = new_sfreq
@@ -321,9 +352,8 @@ class Resample(_StatelessEEGTransformer):
         return [cls(100.0, 200.0)]
 
     def _check_params(self):
-        sfreq = check_sfreq(self.sfreq, "sfreq")
-        new_sfreq = check_sfreq(self.new_sfreq, "new_sfreq")
-        return sfreq, new_sfreq
+        super()._check_params()
+        return float(self.sfreq), float(self.new_sfreq)
 
     def transform(self, X):
         """Resample each trial along time.

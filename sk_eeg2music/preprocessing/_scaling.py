@@ -3,13 +3,11 @@
 import numbers
 
 import numpy as np
+import scipy.stats
 from sklearn.utils.validation import check_is_fitted
 
+from ..models._base import NumberInterval
 from ._base import _EEGTransformer, _StatelessEEGTransformer, iter_trial_chunks, restore_ndim
-
-# IQR of a standard normal distribution: dividing an IQR by it gives a
-# standard-deviation-consistent ("robust SD") scale.
-_NORMAL_IQR = 1.3489795003921634
 
 
 def channel_mean_std(X):
@@ -47,14 +45,17 @@ def channel_median_iqr(X):
     -------
     median : ndarray, shape (n_channels,), float64
     robust_std : ndarray, shape (n_channels,), float64
-        ``(q75 - q25) / 1.349``, which equals the standard deviation for
-        Gaussian data.
+        ``(q75 - q25) / 1.349`` (:func:`scipy.stats.iqr` with ``scale="normal"``),
+        which equals the standard deviation for Gaussian data.
     """
-    quartiles = np.empty((X.shape[1], 3))
+    median = np.empty(X.shape[1])
+    robust_std = np.empty(X.shape[1])
     for channel in range(X.shape[1]):
         # One channel at a time keeps the sort buffer to 1/n_channels of X.
-        quartiles[channel] = np.percentile(X[:, channel, :], [25, 50, 75])
-    return quartiles[:, 1], (quartiles[:, 2] - quartiles[:, 0]) / _NORMAL_IQR
+        values = X[:, channel, :]
+        median[channel] = np.median(values)
+        robust_std[channel] = scipy.stats.iqr(values, scale="normal")
+    return median, robust_std
 
 
 def safe_scale(scale):
@@ -148,6 +149,8 @@ class ChannelScaler(_EEGTransformer):
     ((3,), True)
     """
 
+    _parameter_constraints = {"robust": ["boolean"]}
+
     def __init__(self, robust=False):
         self.robust = robust
 
@@ -166,6 +169,7 @@ class ChannelScaler(_EEGTransformer):
         -------
         self : object
         """
+        self._validate_params()
         X, _ = self._validate_eeg(X, reset=True)
         center, scale = channel_median_iqr(X) if self.robust else channel_mean_std(X)
         self.center_, self.scale_ = center, safe_scale(scale)
@@ -220,17 +224,16 @@ class Clip(_StatelessEEGTransformer):
     (array([[[-20.,   0.,   5.,  20.]]], dtype=float32), 0.5)
     """
 
+    _parameter_constraints = {
+        "threshold": [NumberInterval(numbers.Real, 0, None, closed="neither")]
+    }
+
     def __init__(self, threshold=20.0):
         self.threshold = threshold
 
     def _check_params(self):
-        t = self.threshold
-        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0 < t < np.inf:
-            raise ValueError(
-                f"threshold must be a positive finite number (the clamp level, e.g. 20.0 for "
-                f"±20 SDs after ChannelScaler); got {t!r}."
-            )
-        return float(t)
+        super()._check_params()
+        return float(self.threshold)
 
     def fit(self, X, y=None):
         """Record how much of the training data lies beyond ``threshold``.

@@ -37,16 +37,32 @@ def _as_float_array(x, name, dtype):
     return arr
 
 
-def _check_finite(arr, name):
+_EEG_ADVICE = "interpolate bad channels or drop the affected trials before decoding."
+_AUDIO_ADVICE = (
+    "find where they come from (a float sound file, a failed resampling) and pass finite waveforms."
+)
+
+
+def _check_finite(arr, name, advice=_EEG_ADVICE):
     # Fast path without a full-size boolean temporary: a float64 sum of float32
     # data cannot overflow, so it is finite exactly when every value is.
     if arr.dtype == np.float32 and np.isfinite(arr.sum(dtype=np.float64)):
         return
     if arr.size and not np.isfinite(arr).all():
         n_bad = int(arr.size - np.isfinite(arr).sum())
+        raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s); {advice}")
+
+
+def _check_nonempty(arr, name, shape_in):
+    if 0 in arr.shape:
+        detail = (
+            f" {name} has 0 feature(s) (shape={shape_in}) while a minimum of 1 is required."
+            if len(shape_in) == 2 and shape_in[1] == 0
+            else ""
+        )
         raise ValueError(
-            f"{name} contains {n_bad} NaN or infinite value(s); interpolate bad channels "
-            "or drop the affected trials before decoding."
+            f"{name} must be non-empty with shape (n_trials, n_channels, n_times); got "
+            f"{shape_in}.{detail}"
         )
 
 
@@ -58,13 +74,16 @@ def check_eeg(X, *, name="X", dtype=np.float32, allow_2d=False, n_channels=None,
     X : array-like, shape (n_trials, n_channels, n_times)
         EEG. With ``allow_2d=True`` an array of shape ``(n_trials, n_features)`` is
         accepted and read as ``(n_trials, n_features, 1)``, as MNE's decoding
-        transformers do, so scikit-learn's generic estimator checks can run.
+        transformers do (for transformers, where 2-D means samples x features).
     name : str, default="X"
         Name used in error messages.
     dtype : numpy dtype, default=numpy.float32
         The returned array's dtype (float64 input is cast, not rejected).
     allow_2d : bool, default=False
-        Accept 2-D input (see above).
+        Accept 2-D input (see above). Without it (decoders), 2-D input raises a
+        ``ValueError`` that says how to reshape it: read as ``(n_trials, n_features,
+        1)``, single-channel trials of shape ``(n_trials, n_times)`` would silently
+        become ``n_times`` channels of one sample each.
     n_channels : int | None, default=None
         If given, the number of channels the data must have (the one seen in ``fit``).
     estimator : str | None, default=None
@@ -86,12 +105,24 @@ def check_eeg(X, *, name="X", dtype=np.float32, allow_2d=False, n_channels=None,
     >>> check_eeg(np.zeros((4, 64)))
     Traceback (most recent call last):
         ...
-    ValueError: X must be 3-D with shape (n_trials, n_channels, n_times); got ... (4, 64)...
+    ValueError: Expected 3-D EEG X of shape (n_trials, n_channels, n_times), got a 2-D array ...
     """
     arr = _as_float_array(X, name, dtype)
     shape_in = arr.shape
     if arr.ndim == 2 and allow_2d:
         arr = arr[:, :, np.newaxis]
+    if arr.ndim == 2:
+        # Emptiness and NaN first, in scikit-learn's words, as for any 2-D X.
+        _check_nonempty(arr, name, shape_in)
+        _check_finite(arr, name)
+        # The common mistake: single-channel trials, or one continuous recording. Read
+        # as (n_trials, n_channels, 1) they would fit n_times channels of 1 sample each.
+        raise ValueError(
+            f"Expected 3-D EEG {name} of shape (n_trials, n_channels, n_times), got a 2-D "
+            f"array of shape {shape_in}. Reshape your data with {name}[:, np.newaxis, :] if "
+            f"each row is one trial of a single channel, or {name}[np.newaxis] if it is one "
+            "trial of shape (n_channels, n_times)."
+        )
     if arr.ndim != 3:
         hint = (
             " Reshape your data: for a single trial use X[np.newaxis]; for continuous data "
@@ -101,16 +132,7 @@ def check_eeg(X, *, name="X", dtype=np.float32, allow_2d=False, n_channels=None,
             f"{name} must be 3-D with shape (n_trials, n_channels, n_times); got an array "
             f"with ndim={len(shape_in)} and shape {shape_in}.{hint}"
         )
-    if 0 in arr.shape:
-        detail = (
-            f" {name} has 0 feature(s) (shape={shape_in}) while a minimum of 1 is required."
-            if len(shape_in) == 2 and shape_in[1] == 0
-            else ""
-        )
-        raise ValueError(
-            f"{name} must be non-empty with shape (n_trials, n_channels, n_times); got "
-            f"{shape_in}.{detail}"
-        )
+    _check_nonempty(arr, name, shape_in)
     if n_channels is not None and arr.shape[1] != n_channels:
         prefix = (
             f"{name} has {arr.shape[1]} features, but {estimator} is expecting {n_channels} "
@@ -166,7 +188,7 @@ def check_audio(y, *, name="y", dtype=np.float32):
         raise ValueError(
             f"{name} must be non-empty with shape (n_trials, n_audio); got {arr.shape}."
         )
-    _check_finite(arr, name)
+    _check_finite(arr, name, _AUDIO_ADVICE)
     peak = max(float(arr.max()), -float(arr.min()))
     if peak > MAX_AUDIO_AMPLITUDE:
         raise ValueError(
@@ -284,3 +306,68 @@ def _nice_factors(sfreq):
     # Multiples of sfreq that land near common audio rates, for the error message.
     targets = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
     return sorted({max(1, int(round(t / sfreq))) for t in targets})
+
+
+def expected_failed_checks_2d_eeg(estimator):
+    """scikit-learn's generic checks that an estimator refusing 2-D EEG fails.
+
+    The checks fit on 2-D ``X`` ``(n_samples, n_features)``, which
+    :func:`check_eeg` refuses (without ``allow_2d``) because 2-D EEG is
+    ambiguous. For the ``_expected_failed_checks`` hook of the compliance
+    suite (``tests/test_common.py``); names of checks the estimator does not
+    run are ignored by scikit-learn.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The partial-fit check is listed only when it has ``partial_fit``.
+
+    Returns
+    -------
+    checks : dict of str to str
+        ``{check name: reason}``.
+    """
+    reason = (
+        "fits on 2-D X (n_samples, n_features): the estimator refuses 2-D EEG, which it "
+        "would misread (single-channel trials as n_times channels), and asks for 3-D "
+        "(n_trials, n_channels, n_times)"
+    )
+    checks = dict.fromkeys(_CHECKS_WITH_2D_X, reason)
+    if not hasattr(estimator, "partial_fit"):
+        del checks["check_estimators_partial_fit_n_features"]
+    return checks
+
+
+#: Generic checks (scikit-learn 1.6-1.9) that fit or predict on 2-D X only.
+_CHECKS_WITH_2D_X = (
+    "check_dict_unchanged",
+    "check_dont_overwrite_parameters",
+    "check_dtype_object",
+    "check_estimators_dtypes",
+    "check_estimators_fit_returns_self",
+    "check_estimators_nan_inf",
+    "check_estimators_overwrite_params",
+    "check_estimators_partial_fit_n_features",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
+    "check_fit2d_1feature",
+    "check_fit2d_1sample",
+    "check_fit2d_predict1d",
+    "check_fit_check_is_fitted",
+    "check_fit_idempotent",
+    "check_fit_score_takes_y",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_n_features_in",
+    "check_n_features_in_after_fitting",
+    "check_pipeline_consistency",
+    "check_positive_only_tag_during_fit",
+    "check_readonly_memmap_input",
+    "check_regressor_data_not_an_array",
+    "check_regressor_multioutput",
+    "check_regressors_int",
+    "check_regressors_no_decision_function",
+    "check_regressors_train",
+    "check_requires_y_none",
+    "check_supervised_y_2d",
+)

@@ -1,5 +1,7 @@
 """from_mne: any MNE recording plus its audio."""
 
+import re
+
 import mne
 import numpy as np
 import pytest
@@ -121,3 +123,125 @@ def test_errors(audio, tmp_path):
         from_mne(tmp_path / "missing_raw.fif", audio, audio_sfreq=AUDIO_SR)
     with pytest.raises(ValueError, match="Raw or Epochs"):
         from_mne(np.zeros((8, 100)), audio, audio_sfreq=AUDIO_SR)
+
+
+def _raw_with_bad_sample(value=np.nan, channel="Cz", sample=750):
+    raw = _raw()
+    raw._data[raw.ch_names.index(channel), sample] = value  # 7.5 s into the recording
+    return raw
+
+
+def test_nan_eeg_names_the_recording_event_and_channel(audio, tmp_path):
+    raw = _raw_with_bad_sample()
+    fif = tmp_path / "sub-01_raw.fif"
+    raw.save(fif, verbose="error")
+    pattern = (
+        rf"event 1 \(tone\) of {re.escape(str(fif))} holds NaN or infinite EEG values in "
+        r"channel\(s\) Cz \(1 value\) of 8, first at 7\.500 s.*info\['bads'\]"
+    )
+    with pytest.raises(ValueError, match=pattern):
+        from_mne(fif, audio, EVENTS, EVENT_ID, audio_sfreq=AUDIO_SR, duration=3.0)
+    # The fix the message gives: mark the channel bad, and picks="eeg" leaves it out.
+    raw.info["bads"] = ["Cz"]
+    data = from_mne(raw, audio, EVENTS, EVENT_ID, audio_sfreq=AUDIO_SR, duration=3.0)
+    assert "Cz" not in data.ch_names and np.isfinite(data.X).all()
+    # An event whose window misses the bad sample loads.
+    assert len(from_mne(raw, audio, EVENTS, {"beep": 3}, audio_sfreq=AUDIO_SR, duration=3.0)) == 1
+
+
+def test_inf_eeg_in_epochs_names_the_epoch(audio):
+    epochs = mne.Epochs(_raw_with_bad_sample(np.inf, "T8"), EVENTS, EVENT_ID, tmin=-0.2,
+                        tmax=3.5, baseline=None, preload=True, verbose="error")  # fmt: skip
+    with pytest.raises(ValueError, match=r"epoch 1 \(tone\) of the Epochs object .* T8 \("):
+        from_mne(epochs, audio, audio_sfreq=AUDIO_SR, duration=3.0)
+
+
+def test_nan_audio_is_named_without_eeg_advice(audio, tmp_path):
+    wave, sr = audio["tone"]
+    wave = wave.copy()
+    wave[sr, 0] = np.nan
+    wav = write_wav(tmp_path / "tone.wav", wave, sr, subtype="FLOAT")
+    for source, name in (((wave, sr), "the waveform of tone"), (wav, f"the audio file {wav}")):
+        with pytest.raises(ValueError) as info:
+            from_mne(_raw(), {**audio, "tone": source}, EVENTS, EVENT_ID, audio_sfreq=AUDIO_SR)
+        msg = str(info.value)
+        assert msg.startswith(f"{name} holds NaN or infinite samples in audio channel(s) 1 ")
+        assert "first at 1.000 s" in msg and "EEG" not in msg
+
+
+# ---------------------------------------------------------------- read_epochs
+def _epochs_file(tmp_path, his_id="P07"):
+    info = mne.create_info(["Fz", "Cz", "Pz", "EOG"], SFREQ, ["eeg"] * 3 + ["eog"])
+    info["bads"] = ["Pz"]
+    info["subject_info"] = {"his_id": his_id}
+    data = np.arange(3 * 4 * 50, dtype=float).reshape(3, 4, 50) * 1e-6
+    events = np.array([[0, 0, 1], [100, 0, 2], [200, 0, 3]])
+    event_id = {"chor-096/imagery": 1, "Listening/chor-038": 2, "beep": 3}
+    path = tmp_path / "sub-07-epo.fif"
+    mne.EpochsArray(data, info, events, event_id=event_id, verbose="error").save(
+        path, verbose="error"
+    )
+    return path, data
+
+
+def test_read_epochs_labels_trials_as_from_mne_does(tmp_path):
+    from sk_eeg2music.datasets import read_epochs
+
+    path, data = _epochs_file(tmp_path)
+    X, labels, sfreq, ch_names = read_epochs(path)
+    assert sfreq == SFREQ and ch_names == ["Fz", "Cz"]  # EEG channels, bads left out
+    assert X.dtype == np.float32 and X.shape == (3, 2, 50)
+    np.testing.assert_allclose(X, data[:, :2], rtol=1e-6)
+    assert labels.stimulus.tolist() == ["chor-096", "chor-038", "beep"]
+    assert labels.condition.tolist() == ["imagery", "listening", ""]
+    assert labels.subject.tolist() == ["P07"] * 3 and labels.segment.tolist() == [0, 1, 2]
+    # Channels asked for by name come in that order, bad or not; the subject can be set.
+    X, labels, _, ch_names = read_epochs(path, ch_names=["Pz", "Fz"], subject="sub-07")
+    assert ch_names == ["Pz", "Fz"] and set(labels.subject) == {"sub-07"}
+    np.testing.assert_allclose(X, data[:, [2, 0]], rtol=1e-6)
+
+
+def test_read_epochs_reads_npy_with_its_rate(tmp_path):
+    from sk_eeg2music.datasets import read_epochs
+
+    path = tmp_path / "trials.npy"
+    np.save(path, np.ones((2, 3, 10)))
+    X, labels, sfreq, ch_names = read_epochs(path, 64)
+    assert X.shape == (2, 3, 10) and sfreq == 64.0 and ch_names is None
+    assert labels.stimulus.tolist() == ["trials"] * 2 and labels.subject.tolist() == ["unknown"] * 2
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing", "no such file"),
+        ("npy-no-rate", "carries no sampling rate; pass sfreq"),
+        ("npy-2d", "must hold EEG of shape"),
+        ("npy-objects", "not a plain numeric .npy array"),
+        ("csv", "expected an MNE Epochs file"),
+        ("raw-fif", "not a readable MNE Epochs file"),
+        ("fif-rate", "sfreq=50 differs from the rate stored"),
+    ],
+)
+def test_read_epochs_refuses_bad_files(case, message, tmp_path):
+    from sk_eeg2music.datasets import read_epochs
+
+    path, sfreq = tmp_path / "x.npy", 64
+    if case == "npy-no-rate":
+        np.save(path, np.ones((2, 3, 10)))
+        sfreq = None
+    elif case == "npy-2d":
+        np.save(path, np.ones((3, 10)))
+    elif case == "npy-objects":
+        np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    elif case == "csv":
+        path = tmp_path / "x.csv"
+        path.write_text("1,2\n")
+    elif case == "raw-fif":
+        path = tmp_path / "x_raw.fif"
+        _raw().save(path, verbose="error")
+        sfreq = None
+    elif case == "fif-rate":
+        path, sfreq = _epochs_file(tmp_path)[0], 50
+    with pytest.raises(ValueError, match=re.escape(message)):
+        read_epochs(path, sfreq)

@@ -1,5 +1,6 @@
 """load_mos on small files written in the published CND and Dryad layouts."""
 
+import re
 import shutil
 
 import numpy as np
@@ -311,3 +312,53 @@ def test_bad_arguments(cnd_dirs):
         load_mos(cnd_dirs["dict"], audio_sfreq=44100)
     with pytest.raises(ValueError, match="segment_seconds"):
         load_mos(cnd_dirs["dict"], segment_seconds=60.0, audio_sfreq=SR)
+
+
+def test_nan_eeg_in_a_cnd_trial_names_the_file_trial_and_channel(stimuli, tmp_path):
+    base = write_mos_cnd(tmp_path, stimuli, subjects=(1,), n_reps=1)
+    path = base / "dataCND" / "dataSub1.mat"
+    eeg = sio.loadmat(path, simplify_cells=True)["eeg"]
+    eeg["data"][2][128, BIOSEMI64.index("Fz")] = np.nan  # trial 3, 2 s at 64 Hz
+    sio.savemat(path, {"eeg": eeg})
+    pattern = (
+        rf"eeg\.data\{{3\}} in {re.escape(str(path))} holds NaN or infinite EEG values in "
+        r"channel\(s\) Fz \(1 value\) of 64, first at 2\.000 s"
+    )
+    with pytest.raises(ValueError, match=pattern):
+        load_mos(tmp_path, audio_sfreq=SR)
+    # Trial 3 is a listening trial: imagery alone does not read it.
+    assert np.isfinite(load_mos(tmp_path, conditions=["imagery"], audio_sfreq=SR).X).all()
+
+
+def test_inf_eeg_in_a_dryad_trial_names_the_trial_and_channel(stimuli, tmp_path):
+    write_mos_dryad(tmp_path, stimuli, n_participants=1, n_reps=1)
+    path = tmp_path / "ImageryData.mat"
+    mat = sio.loadmat(path, squeeze_me=False)
+    mat["eeg"][0, 0][0, 1][0, 2][10, BIOSEMI64.index("F5")] = -np.inf
+    sio.savemat(path, {k: mat[k] for k in ("eeg", "stim", "downFs")})
+    with pytest.raises(ValueError, match=r"eeg\{1\}\{2\}\{3\} in .*ImageryData\.mat.* F5 \("):
+        load_mos(tmp_path, audio_sfreq=SR)
+
+
+def test_nan_in_a_stored_stimulus_feature_is_named(stimuli, tmp_path):
+    base = write_mos_cnd(tmp_path, stimuli, subjects=(1,), n_reps=1)
+    path = base / "dataCND" / "dataStim.mat"
+    stim = sio.loadmat(path, simplify_cells=True)["stim"]
+    stim["data"][0, 1] = stim["data"][0, 1].astype(float)
+    stim["data"][0, 1][7] = np.nan
+    sio.savemat(path, {"stim": stim})
+    with pytest.raises(ValueError, match=r"stim\.data\{1,2\} in .*dataStim\.mat.*NaN"):
+        load_mos(tmp_path, audio_sfreq=SR)
+
+
+def test_nan_audio_names_the_file_and_gives_no_eeg_advice(stimuli, tmp_path):
+    base = write_mos_cnd(tmp_path, stimuli, subjects=(1,), n_reps=1)
+    wav = base / "stimuli" / "audio" / "chor-101.wav"
+    audio = stimuli["chor-101"]["wav"].copy()
+    audio[44100, 0] = np.inf  # the metronome channel, at 1 s
+    write_wav(wav, audio, 44100, subtype="FLOAT")
+    with pytest.raises(ValueError) as info:
+        load_mos(tmp_path, audio_sfreq=SR)
+    msg = str(info.value)
+    assert str(wav) in msg and "audio channel(s) 1 (1 sample) of 2, first at 1.000 s" in msg
+    assert "EEG" not in msg and "interpolate" not in msg.lower()

@@ -123,8 +123,41 @@ def test_unselected_participants_are_not_read_from_disk(tmp_path):
     path.write_bytes(bytes(raw))
     ok = load_nmedt(tmp_path, songs=[21], subjects=["S03"], segment_seconds=1.0)
     assert np.isfinite(ok.X).all()
-    bad = load_nmedt(tmp_path, songs=[21], subjects=["S02"], segment_seconds=1.0)
-    assert np.isnan(bad.X).all()
+    with pytest.raises(ValueError, match=r"data21\(:, :, 1\) \(participant S02\)"):
+        load_nmedt(tmp_path, songs=[21], subjects=["S02"], segment_seconds=1.0)
+
+
+@pytest.mark.parametrize("fmt, bad", [("v5", np.nan), ("v73", np.inf), ("v5z", -np.inf)])
+def test_nan_or_inf_eeg_names_the_file_participant_and_channel(tmp_path, fmt, bad):
+    data = nmedt_eeg(21, SONGS[21], N_SUB)
+    data[10, 130, 1] = bad  # channel E11, 1.04 s, participant S03
+    path = write_nmedt_song(tmp_path, 21, data, fmt=fmt)
+    pattern = (
+        rf"data21\(:, :, 2\) \(participant S03\) in {re.escape(str(path))} holds NaN or "
+        r"infinite EEG values in channel\(s\) E11 \(1 value\) of 125, first at 1\.040 s"
+    )
+    with pytest.raises(ValueError, match=pattern):
+        load_nmedt(tmp_path, songs=[21], segment_seconds=1.0)
+    # The other participants load, and so does a bad sample in the unused tail.
+    ok = load_nmedt(tmp_path, songs=[21], subjects=["S02", "S04"], segment_seconds=1.0)
+    assert np.isfinite(ok.X).all()
+    data[10, 130, 1] = 0.0
+    data[10, -1, 1] = bad  # 400 samples: segments of 125 use the first 375
+    write_nmedt_song(tmp_path, 21, data, fmt=fmt)
+    assert np.isfinite(load_nmedt(tmp_path, songs=[21], segment_seconds=1.0).X).all()
+
+
+def test_nan_audio_names_the_file_and_gives_no_eeg_advice(nmedt_dirs, tmp_path):
+    paths = _write_audio(tmp_path, clicks={21: 1.0})
+    audio = click_track(5.0, 22050, [1.0], n_channels=2, seed=21)
+    audio[22050 * 2, 1] = np.nan  # channel 2 at 2 s
+    write_wav(paths[21], audio, 22050, subtype="FLOAT")
+    with pytest.raises(ValueError) as info:
+        load_nmedt(nmedt_dirs["v5"], audio_dir=tmp_path, songs=[21], segment_seconds=1.0)
+    msg = str(info.value)
+    assert str(paths[21]) in msg and "audio channel(s) 2 (1 sample) of 2" in msg
+    assert "2.000 s" in msg
+    assert "EEG" not in msg and "interpolate" not in msg.lower()
 
 
 def test_unknown_subject_lists_the_participants(nmedt_dirs):

@@ -1,5 +1,7 @@
 """LinearDecoder: exact lagged algebra, agreement with MNE, honest alpha selection."""
 
+import warnings
+
 import numpy as np
 import pytest
 import sklearn
@@ -11,7 +13,7 @@ from sk_eeg2music.audio import frame_envelope, log_mel_spectrogram
 from sk_eeg2music.metrics import mel_correlation, permutation_p_value
 from sk_eeg2music.model_selection import ShuffledPairs
 from sk_eeg2music.models import LinearDecoder
-from sk_eeg2music.models.linear import (
+from sk_eeg2music.models._lagged_ridge import (
     apply_lagged,
     cv_alpha_scores,
     haufe_patterns,
@@ -173,13 +175,8 @@ def test_intercept_matches_mne_time_delaying_ridge():
 def test_recovers_known_lag_and_sign():
     """EEG channel 0 echoes the envelope 8 samples (125 ms) later: the decoder's
     weight peaks at lag +8 on that channel."""
-    rng = np.random.default_rng(0)
-    n_trials, n_times, delay = 8, 192, 8
-    env = np.abs(rng.standard_normal((n_trials, n_times))) + 0.1
-    audio = np.repeat(env, FACTOR, axis=1) * np.sign(rng.standard_normal((1, n_times * FACTOR)))
-    target = frame_envelope(audio.astype(np.float32), FACTOR)
-    X = 0.1 * rng.standard_normal((n_trials, 4, n_times))
-    X[:, 0, delay:] += target[:, :-delay]
+    delay = 8
+    X, audio, _ = _echo_data(delay)
     dec = LinearDecoder("envelope", tmin=0.0, tmax=0.25, sfreq=SFREQ, alphas=[1e-3]).fit(X, audio)
     assert dec.lags_[np.argmax(np.abs(dec.coef_[0, 0]))] == delay
     assert dec.coef_[0, 0, dec.lags_ == delay] > 0
@@ -212,8 +209,14 @@ def test_patterns_plot_with_mne(simulated):
     assert dec.patterns_.shape == dec.coef_.shape == (1, len(picks), len(dec.lags_))
     peak = np.argmax(np.abs(dec.patterns_[0]).max(axis=0))
     info = mne.pick_info(data.info, picks)
-    im, _ = mne.viz.plot_topomap(dec.patterns_[0, :, peak], info, show=False)
-    assert im is not None
+    pattern = dec.patterns_[0, :, peak]
+    im, _ = mne.viz.plot_topomap(pattern, info, show=False)
+    # MNE drew this pattern: a symmetric colour scale at its largest magnitude and a
+    # map interpolated from it (the sensors' values span the image's range).
+    extent = np.abs(pattern).max()
+    np.testing.assert_allclose(im.get_clim(), (-extent, extent), rtol=1e-6)
+    image = np.ma.masked_invalid(im.get_array())
+    assert image.min() < 0.5 * pattern.min() and image.max() > 0.5 * pattern.max()
     matplotlib.pyplot.close("all")
 
 
@@ -272,7 +275,10 @@ def test_predict_shapes_and_batch_independence(target):
     wave = dec.predict(X)
     assert wave.shape == y.shape and np.all(np.isfinite(wave))
     np.testing.assert_allclose(dec.predict(X[2:3]), wave[2:3], atol=1e-6)
-    assert isinstance(dec.score(X, y), float)
+    # score is the band-wise log-mel correlation of these waveforms with y.
+    score = dec.score(X, y)
+    assert isinstance(score, float)
+    assert score == pytest.approx(mel_correlation(y, wave, sfreq=dec.audio_sfreq_), abs=1e-6)
 
 
 def test_waveforms_carry_the_decoded_features():
@@ -292,15 +298,51 @@ def test_waveforms_carry_the_decoded_features():
         assert np.median(r) > 0.5, (target, np.median(r))
 
 
-def test_2d_input_is_an_instantaneous_ridge():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((30, 4))
-    y = X @ rng.standard_normal(4)
-    dec = LinearDecoder("envelope", envelope_power=1.0, alphas=[1e-6]).fit(X, y)
-    np.testing.assert_array_equal(dec.lags_, [0])
-    assert dec.predict(X).shape == (30,)
-    with pytest.raises(ValueError, match="tmin <= 0 <= tmax"):
-        LinearDecoder(tmin=0.1, tmax=0.2).fit(X, y)
+def test_2d_eeg_is_refused_with_a_reshape_hint():
+    """Single-channel trials (n_trials, n_times) were fitted as n_times channels."""
+    X, y = _toy_trials(n_trials=4, n_ch=1, n_times=64)
+    dec = LinearDecoder("envelope", sfreq=SFREQ, alphas=[1.0], tmax=0.1)
+    with pytest.raises(ValueError, match=r"Expected 3-D EEG.*\(4, 64\).*X\[:, np.newaxis, :\]"):
+        dec.fit(X[:, 0], y)
+    dec.fit(X, y)  # the hint's reshape is what works
+    with pytest.raises(ValueError, match="Expected 3-D EEG"):
+        dec.predict(X[:, 0])
+
+
+def _echo_data(delay=8, n_trials=8, n_times=192, seed=0):
+    """EEG channel 0 echoes the music's envelope ``delay`` samples later."""
+    rng = np.random.default_rng(seed)
+    env = np.abs(rng.standard_normal((n_trials, n_times))) + 0.1
+    audio = np.repeat(env, FACTOR, axis=1) * np.sign(rng.standard_normal((1, n_times * FACTOR)))
+    target = frame_envelope(audio.astype(np.float32), FACTOR)
+    X = 0.1 * rng.standard_normal((n_trials, 4, n_times))
+    X[:, 0, delay:] += target[:, :-delay]
+    return X, audio.astype(np.float32), target
+
+
+def test_mne_sign_convention_warns_and_names_the_fix():
+    """MNE's backward window (tmin=-0.25, tmax=0) decodes from EEG that precedes the
+    music here: it warns with the window to use, which recovers the echo."""
+    X, y, target = _echo_data()
+    kwargs = dict(target="envelope", envelope_power=0.5, sfreq=SFREQ, alphas=[1e-3])
+    train, test = slice(0, 6), slice(6, None)
+    with pytest.warns(UserWarning, match=r"ReceptiveField.*tmin=0\.0, tmax=0\.25") as record:
+        mne_style = LinearDecoder(tmin=-0.25, tmax=0.0, **kwargs).fit(X[train], y[train])
+    assert record[0].filename == __file__  # points at the user's call
+    fixed = LinearDecoder(tmin=0.0, tmax=0.25, **kwargs).fit(X[train], y[train])
+
+    def r(dec):  # on held-out trials
+        return np.corrcoef(dec.predict_features(X[test])[:, 0].ravel(), target[test].ravel())[0, 1]
+
+    assert abs(r(mne_style)) < 0.3 < 0.9 < r(fixed), (r(mne_style), r(fixed))
+
+
+@pytest.mark.parametrize("tmin, tmax", [(0.0, 0.25), (-0.05, 0.1), (0.0, 0.0), (0.1, 0.2)])
+def test_windows_with_a_positive_lag_or_only_zero_do_not_warn(tmin, tmax):
+    X, y, _ = _echo_data(n_trials=4, n_times=64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LinearDecoder("envelope", tmin=tmin, tmax=tmax, sfreq=SFREQ, alphas=[1.0]).fit(X, y)
 
 
 def test_decodes_simulated_music_above_shuffled_control(simulated):
@@ -334,15 +376,40 @@ def test_bad_input():
         LinearDecoder(sfreq=SFREQ).fit(X, y[:-1])
     with pytest.raises(ValueError, match="audio_sfreq"):
         LinearDecoder(sfreq=SFREQ, audio_sfreq=16000).fit(X, y)
-    with pytest.raises(ValueError, match="sfreq"):
+    with pytest.raises(ValueError, match="The 'sfreq' parameter of LinearDecoder must be"):
         LinearDecoder(sfreq=0).fit(X, y)
-    with pytest.raises(ValueError, match="target"):
+    with pytest.raises(ValueError, match="The 'target' parameter of LinearDecoder must be"):
         LinearDecoder(target="pitch").fit(X, y)
-    with pytest.raises(ValueError, match="alphas"):
+    with pytest.raises(ValueError, match="alphas must be >= 0"):
         LinearDecoder(alphas=[-1.0]).fit(X, y)
+    with pytest.raises(ValueError, match="The 'alphas' parameter of LinearDecoder must be"):
+        LinearDecoder(alphas=-1.0).fit(X, y)
+    with pytest.raises(ValueError, match="alphas must be a non-empty 1-D list"):
+        LinearDecoder(alphas=[]).fit(X, y)
+    with pytest.raises(ValueError, match="The 'envelope_power' parameter of LinearDecoder"):
+        LinearDecoder(envelope_power=0).fit(X, y)
+    with pytest.raises(ValueError, match="The 'carrier' parameter of LinearDecoder must be"):
+        LinearDecoder(carrier="brown").fit(X, y)
     with pytest.raises(ValueError, match="groups"):
         LinearDecoder(sfreq=SFREQ).fit(X, y, groups=["a"])
     dec = LinearDecoder(sfreq=SFREQ, alphas=[1.0], target="envelope").fit(X, y)
     with pytest.raises(ValueError, match="expecting 5 features"):
         dec.predict(X[:, :3])
     assert lag_samples(0.0, 0.25, 64.0).tolist() == list(range(17))
+
+
+def test_refit_on_other_channels_resets_n_features_in():
+    X, y = _toy_trials(n_trials=4, n_times=32)
+    dec = LinearDecoder(sfreq=SFREQ, alphas=[1.0], target="envelope").fit(X, y)
+    assert dec.n_features_in_ == X.shape[1]
+    dec.fit(X[:, :2], y)  # a new fit forgets the old channels
+    assert dec.n_features_in_ == 2 and dec.coef_.shape[1] == 2
+    assert dec.predict_features(X[:, :2]).shape == (4, 1, 32)
+
+
+@pytest.mark.parametrize("name", ["sfreq", "n_mels", "tmax"])
+def test_booleans_are_not_numbers(name):
+    # scikit-learn's Interval alone would take True for 1.
+    X, y = _toy_trials(n_trials=4, n_times=32)
+    with pytest.raises(ValueError, match=f"The '{name}' parameter of LinearDecoder must be"):
+        LinearDecoder(**{name: True}).fit(X, y)

@@ -54,8 +54,9 @@ def test_bandpass_is_stateless():
         (70.0, None, 125.0, "Nyquist"),
         (30.0, 10.0, 125.0, "below h_freq"),
         (None, None, 125.0, "both are None"),
-        (-1.0, 30.0, 125.0, "positive frequency"),
-        (1.0, 30.0, 0.0, "sfreq must be a positive"),
+        (-1.0, 30.0, 125.0, "The 'l_freq' parameter of BandpassFilter must be"),
+        (1.0, True, 125.0, "The 'h_freq' parameter of BandpassFilter must be"),
+        (1.0, 30.0, 0.0, "The 'sfreq' parameter of BandpassFilter must be"),
     ],
 )
 def test_bandpass_bad_edges_raise_naming_the_fix(l_freq, h_freq, sfreq, match):
@@ -92,10 +93,33 @@ def test_resample_keeps_audio_and_eeg_rates_integer_related(simulated):
     assert check_y_for_eeg(Xr, data.y) == data.audio_sfreq / 64.0
 
 
-@pytest.mark.parametrize("new_sfreq", [0.0, -64.0, None, np.inf])
+@pytest.mark.parametrize("new_sfreq", [0.0, -64.0, None, np.inf, True])
 def test_resample_rejects_non_positive_rates(new_sfreq):
-    with pytest.raises(ValueError, match="new_sfreq must be a positive"):
-        Resample(125.0, new_sfreq).fit(np.zeros((1, 2, 250), dtype=np.float32))
+    X = np.zeros((1, 2, 250), dtype=np.float32)
+    match = r"The 'new_sfreq' parameter of Resample must be a float in the range \(0.0, inf\)"
+    with pytest.raises(ValueError, match=match):
+        Resample(125.0, new_sfreq).fit(X)
+    with pytest.raises(ValueError, match=match):  # transform works without fit: checks too
+        Resample(125.0, new_sfreq).transform(X)
+
+
+@pytest.mark.parametrize(
+    "name, bad", [("method", "sinc"), ("npad", -1), ("window", 3), ("sfreq", "125")]
+)
+def test_resample_rejects_bad_parameters_by_name(name, bad):
+    kwargs = {"sfreq": 125.0, "new_sfreq": 64.0, name: bad}
+    with pytest.raises(ValueError, match=f"The '{name}' parameter of Resample must be"):
+        Resample(**kwargs).fit(np.zeros((1, 2, 250), dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    "name, bad",
+    [("method", "fft"), ("filter_length", 0), ("l_trans_bandwidth", -1.0), ("iir_params", 1)],
+)
+def test_bandpass_rejects_bad_parameters_by_name(name, bad):
+    bp = BandpassFilter(1.0, 30.0, sfreq=125.0).set_params(**{name: bad})
+    with pytest.raises(ValueError, match=f"The '{name}' parameter of BandpassFilter must be"):
+        bp.fit(np.zeros((1, 2, 250), dtype=np.float32))
 
 
 def test_resample_rejects_lengths_that_would_be_rounded():

@@ -85,5 +85,15 @@ def test_clip_clamps_and_records_the_training_fraction():
 
 @pytest.mark.parametrize("threshold", [0.0, -1.0, np.nan, np.inf, "20", True])
 def test_clip_rejects_bad_thresholds(threshold):
-    with pytest.raises(ValueError, match="threshold must be a positive finite number"):
-        Clip(threshold).fit(np.zeros((1, 2, 3), dtype=np.float32))
+    X = np.zeros((1, 2, 3), dtype=np.float32)
+    match = r"The 'threshold' parameter of Clip must be a float in the range \(0.0, inf\)"
+    with pytest.raises(ValueError, match=match):
+        Clip(threshold).fit(X)
+    with pytest.raises(ValueError, match=match):  # transform works without fit: checks too
+        Clip(threshold).transform(X)
+
+
+@pytest.mark.parametrize("robust", ["yes", 1, None])
+def test_channel_scaler_rejects_a_non_boolean_robust(robust):
+    with pytest.raises(ValueError, match="The 'robust' parameter of ChannelScaler must be"):
+        ChannelScaler(robust=robust).fit(np.zeros((1, 2, 3), dtype=np.float32))

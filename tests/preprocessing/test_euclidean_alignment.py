@@ -135,7 +135,10 @@ def test_an_all_zero_subject_is_named_in_the_error(make_eeg):
         EuclideanAlignment().fit_transform(X, groups=groups)
 
 
-@pytest.mark.parametrize("reg", [-0.1, 1.0, np.nan, "auto"])
+@pytest.mark.parametrize("reg", [-0.1, 1.0, np.nan, "auto", False])
 def test_bad_reg_raises(reg, make_eeg):
-    with pytest.raises(ValueError, match=r"reg must be a number in \[0, 1\)"):
+    match = r"The 'reg' parameter of EuclideanAlignment must be a float in the range \[0.0, 1.0\)"
+    with pytest.raises(ValueError, match=match):
         EuclideanAlignment(reg=reg).fit(make_eeg())
+    with pytest.raises(ValueError, match=match):
+        EuclideanAlignment(reg=reg).fit_transform(make_eeg())

@@ -130,7 +130,9 @@ class EEG2MusicGANAccelerate(AccelerateMixin, EEG2MusicGAN):
 
     def _generate(self, X, y, **fit_params):
         if self.accelerator.num_processes > 1:
-            # Through DistributedDataParallel's forward so gradients are synchronised.
+            # Through DistributedDataParallel's forward so gradients are synchronised
+            # (per-trial conditions are not cropped along: one mapping in this path).
+            X, _ = self._split_inputs(X)
             X, y_crop = random_crops(X, y, self.factor_, self._crop())
-            return self.infer(X, **fit_params), y_crop, None
+            return self.infer(X, **fit_params), y_crop, None, None
         return super()._generate(X, y, **fit_params)

@@ -20,8 +20,17 @@ Usage: run the same script again after a crash::
 On CPU the resumed run reaches bit-identical weights to an uninterrupted one
 (same data, parameters and thread count); on CUDA only up to cuDNN's
 non-determinism.
+
+The checkpoint also stores the net's hyper-parameters (those that are plain
+data: numbers, strings, classes by name). Resuming with other values (another
+``preset``, ``lambda_*``, ``lr``, ``random_state`` ...) would silently continue
+a different training, so :func:`fit_or_resume` raises a ``ValueError`` listing
+the differences, unless ``allow_param_changes`` names them. Only
+:data:`RESUME_FREE_PARAMS` (how long, where and how verbosely it runs) may
+differ without it: raising ``max_epochs`` is how a finished run is continued.
 """
 
+import inspect
 import io
 from pathlib import Path
 
@@ -31,7 +40,27 @@ from skorch.callbacks import Callback
 from skorch.history import History
 
 CHECKPOINT_NAME = "resume.pt"
-_FORMAT = 1
+_FORMAT = 2  # 2: with the hyper-parameters ("params")
+
+#: Parameters that may differ from the checkpoint's without ``allow_param_changes``:
+#: they change how long, where or how verbosely the training runs, not what it
+#: computes (``memory`` is a cache location).
+RESUME_FREE_PARAMS = frozenset(
+    {
+        "max_epochs",
+        "verbose",
+        "device",
+        "compile",
+        "callbacks",
+        "use_caching",
+        "torch_load_kwargs",
+        "warm_start",
+        "on_interrupt",
+        "memory",
+        "_params_to_validate",
+    }
+)
+_NOT_PLAIN = object()
 
 
 def _plain(obj):
@@ -45,6 +74,75 @@ def _plain(obj):
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     return repr(obj)
+
+
+def _param_value(value):
+    """A parameter as comparable plain data, or ``_NOT_PLAIN`` (objects such as callbacks)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        items = [_param_value(v) for v in value]
+        return _NOT_PLAIN if any(v is _NOT_PLAIN for v in items) else items
+    if isinstance(value, dict):
+        items = {str(k): _param_value(v) for k, v in value.items()}
+        return _NOT_PLAIN if any(v is _NOT_PLAIN for v in items.values()) else items
+    if isinstance(value, type) or inspect.isfunction(value):
+        return f"{value.__module__}.{value.__qualname__}"  # a class or function, by name
+    return _NOT_PLAIN
+
+
+def training_params(net):
+    """The hyper-parameters a resumed run must share with the checkpoint's.
+
+    Parameters
+    ----------
+    net : skorch.NeuralNet
+
+    Returns
+    -------
+    params : dict
+        ``net.get_params(deep=False)`` (with skorch's ``prefix__name``
+        parameters), as plain data (classes and functions by their qualified
+        name), without :data:`RESUME_FREE_PARAMS`, ``callbacks__*`` and values
+        that are other objects (splitters, callback instances), which cannot
+        be compared.
+    """
+    out = {}
+    for name, value in net.get_params(deep=False).items():
+        if name in RESUME_FREE_PARAMS or name.startswith("callbacks__"):
+            continue
+        plain = _param_value(value)
+        if plain is not _NOT_PLAIN:
+            out[name] = plain
+    return out
+
+
+def param_differences(saved, current, allowed=()):
+    """``{name: (checkpoint value, current value)}`` of the parameters that differ.
+
+    Parameters
+    ----------
+    saved, current : dict
+        As from :func:`training_params`.
+    allowed : iterable of str | True, default=()
+        Names left out of the comparison; ``True`` leaves out every name.
+
+    Returns
+    -------
+    diffs : dict
+        A parameter missing on one side is shown as ``"<absent>"``.
+    """
+    if allowed is True:
+        return {}
+    allowed = {allowed} if isinstance(allowed, str) else set(allowed)
+    absent = "<absent>"
+    return {
+        name: (saved.get(name, absent), current.get(name, absent))
+        for name in sorted(set(saved) | set(current))
+        if name not in allowed and saved.get(name, absent) != current.get(name, absent)
+    }
 
 
 def _schedulers(net):
@@ -76,6 +174,7 @@ def training_state(net):
     return {
         "format": _FORMAT,
         "epoch": len(net.history),
+        "params": training_params(net),
         "parts": {
             name: getattr(net, f"{name}_").state_dict()
             for name in (*net._modules, *net._criteria, *net._optimizers)
@@ -109,7 +208,13 @@ def load_training_state(path):
     except Exception as exc:  # torch raises several types for damaged files
         raise ValueError(f"{path} is not a readable training checkpoint: {exc}") from exc
     if not isinstance(state, dict) or state.get("format") != _FORMAT:
-        raise ValueError(f"{path} is not a training checkpoint of this version.")
+        found = state.get("format") if isinstance(state, dict) else None
+        raise ValueError(
+            f"{path} is not a training checkpoint of this version (format {found!r}, this "
+            f"version writes {_FORMAT}); delete it to start the training over."
+        )
+    if not isinstance(state.get("params"), dict):
+        raise ValueError(f"{path} is a damaged training checkpoint: it has no 'params'.")
     return state
 
 
@@ -171,12 +276,12 @@ class ResumableCheckpoint(Callback):
         epoch = len(net.history)
         if epoch % max(1, int(self.every)) and epoch < net.max_epochs:
             return
-        from ...persistence import _atomic_write
+        from ..._io import atomic_write
 
         buffer = io.BytesIO()
         torch.save(training_state(net), buffer)
         Path(self.dirname).mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.path, buffer.getvalue())
+        atomic_write(self.path, buffer.getvalue())
 
 
 def _find_callback(net):
@@ -189,7 +294,27 @@ def _find_callback(net):
     )
 
 
-def fit_or_resume(net, X, y, **fit_params):
+def _rebase_learning_rates(net, state):
+    """Put the current learning rates into the saved optimizer states, keeping the decay.
+
+    A saved group at ``lr`` with base ``initial_lr`` (the schedulers' decay so far)
+    continues at ``new_base * lr / initial_lr``: the new learning rate, decayed as
+    far as the interrupted run had gone.
+    """
+    for name in net._optimizers:
+        fresh = getattr(net, f"{name}_").param_groups
+        saved = state["parts"][name]["param_groups"]
+        if len(fresh) != len(saved):
+            continue  # load_state_dict reports the mismatch
+        for new, old in zip(fresh, saved):
+            base = old.get("initial_lr", old["lr"])
+            if base != new["lr"] and base > 0:
+                old["lr"] = new["lr"] * old["lr"] / base
+                if "initial_lr" in old:
+                    old["initial_lr"] = new["lr"]
+
+
+def fit_or_resume(net, X, y, *, allow_param_changes=(), **fit_params):
     """Fit ``net``, or continue the run saved by its :class:`ResumableCheckpoint`.
 
     Parameters
@@ -200,6 +325,16 @@ def fit_or_resume(net, X, y, **fit_params):
         The training EEG of the interrupted run (checked against the
         checkpoint's channel statistics).
     y : array-like, shape (n_trials, n_times * factor)
+    allow_param_changes : iterable of str | True, default=()
+        Hyper-parameters that may differ from the checkpoint's (``True``: any).
+        Without it, any difference outside :data:`RESUME_FREE_PARAMS` raises.
+        An allowed change applies from the next epoch: loss weights
+        (``lambda_*``) and other values read during training as they are; a
+        learning rate (``lr``, ``lr_*``) replaces the saved one, decayed by the
+        schedulers as far as the interrupted run had gone. The optimizers'
+        moments and the random stream continue from the checkpoint, so a new
+        ``random_state`` is recorded but does not reseed the run. A change of
+        the networks' shapes (``preset``, ``module__*``) cannot be resumed.
     **fit_params
         Passed to ``fit`` / ``partial_fit``.
 
@@ -211,13 +346,34 @@ def fit_or_resume(net, X, y, **fit_params):
     Raises
     ------
     ValueError
-        If the checkpoint is unreadable or was written for other data.
+        If the checkpoint is unreadable, was written for other data, or by a
+        net with other hyper-parameters (the message lists them) that
+        ``allow_param_changes`` does not name, or holds networks of other
+        shapes (another ``preset``).
+
+    Examples
+    --------
+    Continue a run with a stronger adversarial loss (the other parameters as saved):
+
+    >>> gan.set_params(lambda_adv=2.0)  # doctest: +SKIP
+    >>> fit_or_resume(gan, X, y, allow_param_changes=["lambda_adv"])  # doctest: +SKIP
     """
     net.initialize_callbacks()
     path = _find_callback(net).path
     if not path.exists():
         return net.fit(X, y, **fit_params)
     state = load_training_state(path)
+    current = training_params(net)
+    diffs = param_differences(state["params"], current, allow_param_changes)
+    if diffs:
+        listed = "; ".join(f"{k}={a!r} in the checkpoint, {b!r} now" for k, (a, b) in diffs.items())
+        raise ValueError(
+            f"{path} was written by a training with other hyper-parameters: {listed}. "
+            "Resuming would continue a different training. Set them back to the "
+            "checkpoint's values, pass allow_param_changes="
+            f"{sorted(diffs)} to fit_or_resume to continue with the new ones, or delete "
+            "the checkpoint to start over."
+        )
     X, y = net._validate_fit_data(X, y, reset=True)
     for name, value in state["fitted"].items():
         ours = getattr(net, name, None)
@@ -228,10 +384,21 @@ def fit_or_resume(net, X, y, **fit_params):
                 "the same X and y, or delete the checkpoint to start over."
             )
     net.initialize()
+    if param_differences(state["params"], current):  # allowed changes
+        _rebase_learning_rates(net, state)
     # Optimizers too: skorch's LRScheduler resumes with last_epoch from the
     # history, which needs the optimizers' ``initial_lr``.
-    for name in (*net._modules, *net._criteria, *net._optimizers):
-        getattr(net, f"{name}_").load_state_dict(state["parts"][name])
+    try:
+        for name in (*net._modules, *net._criteria, *net._optimizers):
+            getattr(net, f"{name}_").load_state_dict(state["parts"][name])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        detail = detail if len(detail) <= 200 else detail[:200] + " ..."
+        raise ValueError(
+            f"the {name} saved in {path} does not fit this net's ({detail}): it was built "
+            "with other parameters (another preset or architecture). Resume with the "
+            "checkpoint's parameters, or delete it to start over."
+        ) from exc
     net.history_ = History(state["history"])
     remaining = net.max_epochs - len(net.history)
     if remaining > 0:

@@ -12,9 +12,11 @@ Only documented skorch hooks are overridden: ``initialize_module``,
 ``initialize_criterion`` and ``initialize_optimizer`` build the parts,
 ``train_step`` does the alternating discriminator/generator update,
 ``get_loss`` gives the validation loss, ``get_dataset`` and
-``get_split_datasets`` validate input and guard the inner split, ``score``
-returns mel-spectrogram correlation, and ``fit``/``partial_fit`` only infer
-shapes from the data (as braindecode does) and scope the random seed.
+``get_split_datasets`` validate input and guard the inner split, ``infer``
+adds the retrieval prior at prediction, ``score`` returns mel-spectrogram
+correlation, and ``fit``/``partial_fit`` infer shapes from the data (as
+braindecode does), scope the random seed and (``fit``, staged training) run
+the two pre-training stages of :mod:`._staged` before skorch's epochs.
 """
 
 import contextlib
@@ -23,14 +25,30 @@ import numbers
 
 import numpy as np
 import torch
+from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_memory
 from skorch import NeuralNetRegressor
 from skorch.callbacks import EpochTimer, LRScheduler, PassthroughScoring, PrintLog
 from skorch.dataset import ValidSplit, unpack_data
 from skorch.utils import TeeGenerator, to_tensor
 
 from ...metrics import mel_correlation_per_trial
-from ...utils._validation import check_audio, check_eeg, check_sfreq, check_y_for_eeg
+from ...utils._validation import (
+    check_audio,
+    check_eeg,
+    check_sfreq,
+    check_y_for_eeg,
+    expected_failed_checks_2d_eeg,
+)
+from .._interrupt import InterruptibleMixin
+from ._staged import (
+    blend_with_prior,
+    decoder_cache_key,
+    pretrain_decoder,
+    train_encoder,
+    unique_audio,
+)
 from .discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
 from .generator import Generator
 from .losses import (
@@ -40,6 +58,7 @@ from .losses import (
     feature_matching_loss,
     generator_adversarial_loss,
     weighted_sum,
+    zscore_over_time,
 )
 
 #: Network sizes per preset; explicit ``module__*`` / ``discriminator__*`` /
@@ -62,6 +81,8 @@ PRESETS = {
             dict(n_scales=3, channels=4, max_channels=64, n_layers=4, downsampling=4),
         ),
         criterion=dict(n_mels=64),
+        # Upsampler steps on the training music, encoder epochs (early-stopped).
+        stages=dict(decoder_steps=240, encoder_epochs=60),
     ),
     # HiFi-GAN V1-sized upsampler (MRF with kernels 3/7/11) and its
     # multi-period discriminator: for CUDA.
@@ -78,6 +99,7 @@ PRESETS = {
         ),
         discriminator=(MultiPeriodDiscriminator, dict()),
         criterion=dict(n_mels=80),
+        stages=dict(decoder_steps=5000, encoder_epochs=200),
     ),
     # Smallest networks that exercise every code path: for unit tests and the
     # scikit-learn compliance suite (use with max_epochs=1).
@@ -97,6 +119,7 @@ PRESETS = {
             dict(n_scales=2, channels=4, max_channels=8, n_layers=1, downsampling=4),
         ),
         criterion=dict(n_mels=8),
+        stages=dict(decoder_steps=2, encoder_epochs=2),
     ),
 }
 
@@ -220,6 +243,41 @@ def split_param_group(pgroups, selected, **settings):
     return [*pgroups[:-1], *default, {"params": moved, **settings}]
 
 
+def _fit_decoder(key, net, y, settings):
+    """Stage 1 for :meth:`EEG2MusicGAN._pretrain_decoder` (joblib-cacheable by ``key``).
+
+    Returns
+    -------
+    state : dict of str -> ndarray
+        The upsampler's trained ``state_dict`` entries.
+    losses : list of float
+        Loss per step.
+    """
+    module = net.module_
+    losses = pretrain_decoder(
+        module,
+        net.criterion_,
+        to_tensor(y, net.device),
+        steps=settings["steps"],
+        batch_size=settings["batch_size"],
+        n_crop=settings["n_crop"],
+        factor=settings["factor"],
+        weights=settings["weights"],
+        lr=settings["lr"],
+        betas=settings["betas"] or (0.9, 0.999),
+        grad_clip=settings["grad_clip"],
+        seed=settings["seed"],
+        device=net.device,
+    )
+    prefixes = ("conv_pre.", "stages.", "conv_post.")
+    state = {
+        k: v.detach().cpu().numpy().copy()
+        for k, v in module.state_dict().items()
+        if k.startswith(prefixes)
+    }
+    return state, losses
+
+
 def _accepted(cls, kwargs):
     """The subset of ``kwargs`` that ``cls``'s constructor accepts."""
     try:
@@ -231,7 +289,7 @@ def _accepted(cls, kwargs):
     return {k: v for k, v in kwargs.items() if k in params}
 
 
-class EEG2MusicGAN(NeuralNetRegressor):
+class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
     """Reconstruct music waveforms from EEG with a GAN (skorch regressor).
 
     A generator maps EEG trials ``(n_trials, n_channels, n_times)`` straight to
@@ -240,13 +298,42 @@ class EEG2MusicGAN(NeuralNetRegressor):
     convolutions with a receptive field of at least 0.5 s) whose head decodes
     a log-mel spectrogram at the EEG rate, followed by a HiFi-GAN-style
     upsampler whose rates are planned from ``factor = y.shape[1] //
-    X.shape[2]``, inferred in ``fit``. Whole trials are encoded; the upsampler
-    trains on aligned random crops with log-mel L1 and multi-resolution STFT
-    losses, plus, after ``warmup_epochs``, adversarial and feature-matching
-    losses from a discriminator with its own optimizer and learning-rate
-    schedule. The encoder learns from the auxiliary log-mel loss (see the
-    generator's ``decoder_grad_scale``) and the upsampler also from true
-    spectrograms (``teacher_forcing``). Prediction runs on whole trials.
+    X.shape[2]``, inferred in ``fit``.
+
+    With ``training="staged"`` (the default) ``fit`` runs three stages:
+
+    1. **Decoder pre-training**: the upsampler learns to render the true
+       (z-scored) log-mel of the training audio as waveforms, for
+       ``decoder_steps`` steps of mel + multi-resolution STFT losses. It sees
+       only the ``y`` given to ``fit`` (each distinct segment once); its result
+       is cached by a hash of that audio (in the estimator, and in ``memory``
+       if given), and a cached result equals a refit.
+    2. **Encoder training**: the EEG encoder and its log-mel head learn the
+       z-scored log-mel with an L1 loss plus a segment-level contrastive
+       (CLIP) loss, for at most ``encoder_epochs`` epochs, early-stopped on a
+       validation split of the training trials (by subject when ``groups``
+       are given).
+    3. **Joint fine-tuning** (skorch's ``max_epochs`` epochs): adversarial and
+       reconstruction losses through the whole generator, as below.
+
+    The decoded log-mel is standardised over time before the upsampler (the
+    generator's ``decoder_input_norm="zscore"``), the distribution it was
+    pre-trained on. ``training="end_to_end"`` is the ablation with one network
+    trained only by skorch's epochs (no pre-training, no standardisation).
+
+    In skorch's epochs whole trials are encoded; the upsampler trains on
+    aligned random crops with log-mel L1 and multi-resolution STFT losses,
+    plus, after ``warmup_epochs``, adversarial and feature-matching losses
+    from a discriminator with its own optimizer and learning-rate schedule.
+    The encoder learns from the auxiliary log-mel loss (see the generator's
+    ``decoder_grad_scale``) and the upsampler also from true spectrograms
+    (``teacher_forcing``). Prediction runs on whole trials.
+
+    A per-trial ``condition`` (e.g. listening / imagery) given to ``fit`` and
+    ``predict`` (directly, or through scikit-learn metadata routing after
+    ``set_fit_request(condition=True)`` and ``set_predict_request(condition=True)``)
+    gives each condition its own feature-wise affine map in the encoder
+    (the generator's ``n_conditions``); without it one mapping serves all.
 
     Parameters
     ----------
@@ -261,9 +348,48 @@ class EEG2MusicGAN(NeuralNetRegressor):
     sfreq : float, default=64.0
         EEG sampling rate (Hz); the audio rate is ``sfreq * factor``.
     preset : {"cpu", "gpu", "tiny"}, default="cpu"
-        Network sizes (see :data:`PRESETS`): ``"cpu"`` is sized for 2 CPU
-        cores, ``"gpu"`` is a larger generator with the multi-period
-        discriminator, ``"tiny"`` is for tests.
+        Network sizes and stage budgets (see :data:`PRESETS`): ``"cpu"`` is
+        sized for 2 CPU cores, ``"gpu"`` is a larger generator with the
+        multi-period discriminator and longer pre-training, ``"tiny"`` is for
+        tests.
+    training : {"staged", "end_to_end"}, default="staged"
+        ``"staged"``: decoder pre-training, encoder training, then joint
+        fine-tuning (see above). ``"end_to_end"``: only skorch's epochs on one
+        network (the ablation).
+    decoder_steps : int | None, default=None
+        Steps of decoder pre-training (batches of ``batch_size`` crops of
+        ``crop_seconds``); ``None`` uses the preset's (240 for ``"cpu"``:
+        about a minute on one core, enough for notes and onsets; more gives
+        cleaner audio). A longer CPU budget is this parameter.
+    encoder_epochs : int | None, default=None
+        Maximum epochs of encoder training; ``None`` uses the preset's.
+    encoder_patience : int, default=8
+        Encoder epochs without a better validation loss before stopping.
+    encoder_batch_size : int, default=32
+        Trials per encoder step (also the candidates of the contrastive loss).
+    encoder_validation : float, default=0.2
+        Fraction of training subjects (``groups`` given) or trials held out
+        to early-stop the encoder; 0 trains all ``encoder_epochs``.
+    lambda_clip : float, default=1.0
+        Weight of the contrastive loss in encoder training (0: L1 only).
+    clip_temperature : float, default=0.1
+        Softmax temperature of the contrastive loss.
+    memory : str | joblib.Memory | None, default=None
+        Where to cache the pre-trained decoder across estimators (e.g. folds
+        that share the training music), as scikit-learn's ``Pipeline(memory=)``;
+        the in-estimator cache always applies to refits of the same estimator.
+        joblib's cache pickles: point it only at a folder you control.
+    prior_weight : float, default=0.8
+        At prediction (``training="staged"``), the upsampler decodes
+        ``zscore((1 - w) * decoded + w * retrieved)``: ``retrieved`` is the
+        window of the *training* music most similar to the decoded log-mel
+        (``prior_bank_``, the identification rule). With weak EEG evidence a
+        regression decoder predicts a nearly flat conditional mean, which
+        renders as noise; the prior makes the generator commit to notes of
+        the training music, right when the EEG identifies the segment and
+        wrong otherwise (measure identification against the nulls).
+        0 decodes the EEG-decoded log-mel alone; ``predict_features`` never
+        uses the prior.
     lambda_adv : float, default=1.0
         Weight of the adversarial loss; 0 is the reconstruction-only ablation
         (the discriminator is never run or updated).
@@ -309,7 +435,9 @@ class EEG2MusicGAN(NeuralNetRegressor):
         The encoder solves a low-SNR regression (EEG to log-mel) from the
         auxiliary loss and gets only a few hundred steps in a CPU-sized run;
         at the vocoder rate 2e-4 it learns almost nothing in that time.
-        ``None`` uses ``lr``. An ``optimizer__param_groups`` pattern that
+        ``None`` uses ``lr``. With ``training="staged"`` it is the rate of the
+        encoder stage, and the fine-tuning epochs move the early-stopped
+        encoder at ``lr`` (no separate group). An ``optimizer__param_groups`` pattern that
         matches encoder parameters takes precedence; ``set_params(lr=...)`` on
         an initialised net sets every group, this one included.
     lr_discriminator : float, default=2e-4
@@ -368,6 +496,24 @@ class EEG2MusicGAN(NeuralNetRegressor):
     output_dtype_ : numpy.dtype
         dtype of ``predict``'s output: float64 if ``y`` was float64 in
         ``fit``, float32 otherwise (training itself runs in float32).
+    conditions_ : ndarray of str | None
+        Condition labels seen in ``fit`` (sorted; code ``i`` is
+        ``conditions_[i]``), ``None`` without ``condition``.
+    mel_mean_, mel_scale_ : ndarray, shape (aux_mels,)
+        Per-band mean and mean time-course standard deviation of the training
+        audio's log-mel (:meth:`predict_features` maps back to this scale).
+    prior_bank_ : ndarray, shape (n_segments, aux_mels, n_times) | None
+        z-scored log-mel of the distinct training segments (the retrieval
+        prior; ``None`` for ``training="end_to_end"``).
+    decoder_key_ : str
+        Hash of the decoder pre-training's inputs (staged only).
+    decoder_losses_ : list of float
+        Decoder pre-training loss per step (staged only).
+    encoder_history_ : list of dict
+        Encoder training per epoch: ``train_loss``, ``train_aux``,
+        ``train_clip``, ``valid_loss`` (staged only).
+    encoder_best_epoch_ : int
+        The encoder epoch kept by early stopping (staged only).
     history_ : skorch.History
         Per epoch and per batch: ``train_loss`` (generator objective),
         ``train_d_loss`` and every loss component as ``train_<name>``.
@@ -388,6 +534,11 @@ class EEG2MusicGAN(NeuralNetRegressor):
     (2, 16000)
     """
 
+    # Metadata routing: subject ids reach ``fit`` by default (the encoder's
+    # early-stopping split holds out whole subjects, as EuclideanAlignment
+    # aligns per subject); ``condition`` must be requested explicitly.
+    __metadata_request__fit = {"groups": True}
+
     def __init__(
         self,
         module=Generator,
@@ -403,6 +554,16 @@ class EEG2MusicGAN(NeuralNetRegressor):
         lambda_aux=10.0,
         adversarial_loss="lsgan",
         warmup_epochs=5,
+        training="staged",
+        decoder_steps=None,
+        encoder_epochs=None,
+        encoder_patience=8,
+        encoder_batch_size=32,
+        encoder_validation=0.2,
+        lambda_clip=1.0,
+        clip_temperature=0.1,
+        memory=None,
+        prior_weight=0.8,
         crop_seconds=1.0,
         discriminator_crop_seconds=0.25,
         teacher_forcing=0.5,
@@ -453,6 +614,16 @@ class EEG2MusicGAN(NeuralNetRegressor):
         self.lambda_aux = lambda_aux
         self.adversarial_loss = adversarial_loss
         self.warmup_epochs = warmup_epochs
+        self.training = training
+        self.decoder_steps = decoder_steps
+        self.encoder_epochs = encoder_epochs
+        self.encoder_patience = encoder_patience
+        self.encoder_batch_size = encoder_batch_size
+        self.encoder_validation = encoder_validation
+        self.lambda_clip = lambda_clip
+        self.clip_temperature = clip_temperature
+        self.memory = memory
+        self.prior_weight = prior_weight
         self.crop_seconds = crop_seconds
         self.discriminator_crop_seconds = discriminator_crop_seconds
         self.teacher_forcing = teacher_forcing
@@ -498,7 +669,13 @@ class EEG2MusicGAN(NeuralNetRegressor):
         preset = self._preset()
         kwargs = self.get_params_for("module")
         if isinstance(self.module, type):
-            inferred = dict(n_channels=self.n_channels_in_, factor=self.factor_, sfreq=self.sfreq)
+            inferred = dict(
+                n_channels=self.n_channels_in_,
+                factor=self.factor_,
+                sfreq=self.sfreq,
+                decoder_input_norm="zscore" if self.training == "staged" else None,
+                n_conditions=self._n_conditions(),
+            )
             defaults = preset["module"] if issubclass(self.module, Generator) else {}
             kwargs = {**_accepted(self.module, inferred), **defaults, **kwargs}
         module = self.initialized_instance(self.module, kwargs)
@@ -542,8 +719,11 @@ class EEG2MusicGAN(NeuralNetRegressor):
         """
         (pgroups,), kw = self.get_params_for_optimizer("optimizer", self.module_.named_parameters())
         encoder = getattr(self.module_, "encoder_parameters", None)
-        if self.lr_encoder is not None and encoder is not None:
-            pgroups = split_param_group(pgroups, encoder(), lr=self.lr_encoder)
+        # Staged: the encoder was fitted (early-stopped) at lr_encoder before
+        # skorch's epochs; fine-tuning only nudges it, at the upsampler's rate.
+        lr_encoder = self.lr_encoder if self.training == "end_to_end" else None
+        if lr_encoder is not None and encoder is not None:
+            pgroups = split_param_group(pgroups, encoder(), lr=lr_encoder)
         self.optimizer_ = self.optimizer(pgroups, **kw)
         pgroups, kw = self.get_params_for_optimizer(
             "optimizer_discriminator", self.discriminator_.named_parameters()
@@ -624,11 +804,16 @@ class EEG2MusicGAN(NeuralNetRegressor):
         float32. Every prediction path (``predict``, ``forward``, ``score``)
         goes through here.
         """
-        if not isinstance(X, torch.utils.data.Dataset):
+        if isinstance(X, dict) and "x" in X:
             self.check_is_fitted(["n_channels_in_"])
-            X = check_eeg(
-                X, allow_2d=True, n_channels=self.n_channels_in_, estimator=type(self).__name__
-            )
+            eeg = check_eeg(X["x"], n_channels=self.n_channels_in_, estimator=type(self).__name__)
+            X = {**X, "x": eeg}
+            if y is not None:
+                y = check_audio(y)
+                self._check_factor(eeg, y)
+        elif not isinstance(X, torch.utils.data.Dataset):
+            self.check_is_fitted(["n_channels_in_"])
+            X = check_eeg(X, n_channels=self.n_channels_in_, estimator=type(self).__name__)
             if y is not None:
                 y = check_audio(y)
                 self._check_factor(X, y)
@@ -649,17 +834,23 @@ class EEG2MusicGAN(NeuralNetRegressor):
             )
         return super().get_split_datasets(X, y, **fit_params)
 
-    def fit(self, X, y, **fit_params):
-        """Infer shapes from ``X`` and ``y``, then initialise and train.
+    def fit(self, X, y, groups=None, condition=None, **fit_params):
+        """Infer shapes from ``X`` and ``y``, initialise, pre-train (staged) and train.
 
         Parameters
         ----------
         X : array-like, shape (n_trials, n_channels, n_times)
-            EEG (2-D ``(n_trials, n_features)`` is read as ``n_times=1``).
+            EEG (2-D input raises a ValueError that says how to reshape it).
         y : array-like, shape (n_trials, n_times * factor)
             The waveform heard during each trial, ``factor`` an integer.
+        groups : array-like, shape (n_trials,) | None
+            Subject of each trial: the encoder's early-stopping split holds
+            out whole subjects, and a grouped ``train_split`` gets them.
+        condition : array-like, shape (n_trials,) | None
+            Condition of each trial (e.g. ``"listening"``/``"imagery"``); each
+            condition gets its own encoder affine map. ``None``: one mapping.
         **fit_params
-            Passed to skorch (e.g. ``groups`` for a grouped ``train_split``).
+            Passed to skorch.
 
         Returns
         -------
@@ -667,29 +858,98 @@ class EEG2MusicGAN(NeuralNetRegressor):
         """
         reset = not (self.warm_start and self.initialized_)
         X, y = self._validate_fit_data(X, y, reset=reset)
+        codes = self._condition_codes(condition, len(X), reset=reset)
+        if groups is not None:
+            groups = np.asarray(groups)
+            if len(groups) != len(X):
+                raise ValueError(f"groups has {len(groups)} entries for {len(X)} trials.")
+            fit_params["groups"] = groups
         with self._seeded(0):
-            return super().fit(X, y, **fit_params)
+            if reset:
+                self.initialize()
+                if self.training == "staged":
+                    self._pretrain(X, y, codes, groups)
+                else:
+                    self._set_mel_statistics(y)
+                    self.prior_bank_ = None
+            # As skorch's own fit: routing resolves the "fit" requests.
+            return super().partial_fit(
+                self._inputs(X, codes), y, _routing_method="fit", **fit_params
+            )
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
-        """Continue training (initialising first, from these data, if needed)."""
-        X, y = self._validate_fit_data(X, y, reset=not self.initialized_)
+    def partial_fit(self, X, y=None, classes=None, condition=None, **fit_params):
+        """Continue training (initialising first, from these data, if needed).
+
+        Only skorch's epochs run: the staged pre-training belongs to ``fit``.
+        """
+        reset = not self.initialized_
+        X, y = self._validate_fit_data(X, y, reset=reset)
+        codes = self._condition_codes(condition, len(X), reset=reset)
         with self._seeded(len(self.history) if self.history is not None else 0):
-            return super().partial_fit(X, y, classes=classes, **fit_params)
+            if reset:
+                self.initialize()
+                self._set_mel_statistics(y)
+                self.prior_bank_ = None
+            return super().partial_fit(self._inputs(X, codes), y, classes=classes, **fit_params)
 
-    def predict(self, X):
+    def predict(self, X, condition=None):
         """Reconstruct the waveform of each trial.
 
         Parameters
         ----------
         X : array-like, shape (n_trials, n_channels, n_times)
+        condition : array-like, shape (n_trials,) | None
+            Condition of each trial (labels seen in ``fit``); ``None`` uses
+            the shared mapping.
 
         Returns
         -------
         y_pred : ndarray, shape (n_trials, n_times * ``factor_``)
             In the dtype of the training targets (float32 unless ``y`` was float64).
         """
+        X = self._inputs(X, self._condition_codes(condition, len(X), reset=False))
         y_pred = super().predict(X)
         return y_pred.astype(getattr(self, "output_dtype_", np.float32), copy=False)
+
+    def infer(self, x, **fit_params):
+        """skorch's forward pass; at prediction, with the retrieval prior of ``prior_weight``."""
+        bank = getattr(self, "prior_bank_", None)
+        module = self.module_
+        if bank is None or not self.prior_weight or module.training:
+            return super().infer(x, **fit_params)
+        eeg, condition = self._split_inputs(to_tensor(x, device=self.device))
+        mel = module.predict_mel(module.encode(eeg, condition))
+        bank = torch.as_tensor(bank, device=mel.device, dtype=mel.dtype)
+        return module.decode(blend_with_prior(mel, bank, float(self.prior_weight)))
+
+    def predict_features(self, X, condition=None):
+        """The encoder's decoded log-mel, before the upsampler.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_trials, n_channels, n_times)
+        condition : array-like, shape (n_trials,) | None
+            As in :meth:`predict`.
+
+        Returns
+        -------
+        features : ndarray, shape (n_trials, n_mels, n_times)
+            Natural-log mel power at the EEG frame rate (``n_mels`` is the
+            generator's ``aux_mels``): the head's z-scored prediction mapped
+            to the training audio's per-band level (``mel_mean_``) and
+            time-course spread (``mel_scale_``).
+        """
+        self.check_is_fitted(["module_", "mel_mean_"])
+        X = self._inputs(X, self._condition_codes(condition, len(X), reset=False))
+        dataset = self.get_dataset(X)
+        self._set_training(False)
+        out = []
+        with torch.no_grad():
+            for batch in self.get_iterator(dataset, training=False):
+                x, cond = self._split_inputs(to_tensor(unpack_data(batch)[0], self.device))
+                out.append(self.module_.predict_mel(self.module_.encode(x, cond)).cpu())
+        mel = torch.cat(out).numpy().astype(np.float64)
+        return mel * self.mel_scale_[:, None] + self.mel_mean_[:, None]
 
     def score(self, X, y, sample_weight=None):
         """Mean band-wise log-mel correlation between predicted and true audio.
@@ -727,8 +987,10 @@ class EEG2MusicGAN(NeuralNetRegressor):
     _test_checks_slow = False
 
     def _expected_failed_checks(self):
-        # Hook of tests/test_common.py: what skorch's design makes impossible.
+        # Hook of tests/test_common.py: what skorch's design makes impossible, and
+        # the generic checks that fit on 2-D X, which EEG estimators refuse.
         return {
+            **expected_failed_checks_2d_eeg(self),
             "check_no_attributes_set_in_init": (
                 "skorch's NeuralNet.__init__ sets history_, initialized_ and virtual_params_"
             ),
@@ -775,9 +1037,7 @@ class EEG2MusicGAN(NeuralNetRegressor):
 
     def _validate_fit_data(self, X, y, reset):
         name = type(self).__name__
-        X = check_eeg(
-            X, allow_2d=True, n_channels=None if reset else self.n_channels_in_, estimator=name
-        )
+        X = check_eeg(X, n_channels=None if reset else self.n_channels_in_, estimator=name)
         y_dtype = getattr(y, "dtype", None)
         y = check_audio(y)
         factor = check_y_for_eeg(X, y)
@@ -790,6 +1050,8 @@ class EEG2MusicGAN(NeuralNetRegressor):
                 f"adversarial_loss must be one of {ADVERSARIAL_LOSSES}; "
                 f"got {self.adversarial_loss!r}."
             )
+        if self.training not in ("staged", "end_to_end"):
+            raise ValueError(f"training must be 'staged' or 'end_to_end'; got {self.training!r}.")
         if self.lr_encoder is not None and not (
             isinstance(self.lr_encoder, numbers.Real) and 0 < self.lr_encoder < np.inf
         ):
@@ -827,6 +1089,149 @@ class EEG2MusicGAN(NeuralNetRegressor):
             torch.manual_seed(seed)
             yield
 
+    # ------------------------------------------------------ staged pre-training
+    def _n_conditions(self):
+        conditions = getattr(self, "conditions_", None)
+        return 0 if conditions is None else len(conditions)
+
+    def _condition_codes(self, condition, n_trials, reset):
+        """Integer codes of per-trial condition labels (``conditions_`` set when ``reset``)."""
+        if reset:
+            self.conditions_ = None
+        if condition is None:
+            return None
+        condition = np.asarray(condition)
+        if condition.shape != (n_trials,):
+            raise ValueError(
+                f"condition must have one label per trial, shape ({n_trials},); "
+                f"got {condition.shape}."
+            )
+        if reset:
+            self.conditions_ = np.unique(condition)
+        if getattr(self, "conditions_", None) is None:
+            return None  # fitted without conditions: one mapping for all
+        unknown = sorted(set(condition.tolist()) - set(self.conditions_.tolist()))
+        if unknown:
+            raise ValueError(
+                f"condition labels {unknown} were not seen in fit "
+                f"(known: {self.conditions_.tolist()})."
+            )
+        return np.searchsorted(self.conditions_, condition).astype(np.int64)
+
+    @staticmethod
+    def _inputs(X, codes):
+        # skorch hands dict inputs to the module's forward as keyword arguments.
+        return X if codes is None else {"x": X, "condition": codes}
+
+    @staticmethod
+    def _split_inputs(X):
+        if isinstance(X, dict):
+            return X["x"], X.get("condition")
+        return X, None
+
+    def _stage_budget(self, name):
+        value = getattr(self, name)
+        return self._preset()["stages"][name] if value is None else value
+
+    def _log_mel_target(self, y, batch=32):
+        """z-scored log-mel at the EEG rate of waveforms ``y`` (numpy), and its level."""
+        with torch.no_grad():
+            mel = self.criterion_.aux_mel or self.criterion_.mel
+            logmel = torch.cat(
+                [mel(to_tensor(y[i : i + batch], self.device)) for i in range(0, len(y), batch)]
+            )[..., : y.shape[1] // self.factor_]
+        return logmel
+
+    def _set_mel_statistics(self, y):
+        """``mel_mean_``, ``mel_scale_``: per-band level and time spread of the training audio."""
+        if not getattr(self.module_, "aux_mels", 0) or not hasattr(self.criterion_, "aux_mel"):
+            self.mel_mean_ = self.mel_scale_ = None
+            return
+        logmel = self._log_mel_target(y).double()
+        self.mel_mean_ = logmel.mean(dim=(0, 2)).cpu().numpy()
+        self.mel_scale_ = logmel.std(dim=2, unbiased=False).mean(dim=0).cpu().numpy()
+
+    def _pretrain(self, X, y, codes, groups):
+        """Stages 1 and 2 of ``training="staged"`` (see the class docstring)."""
+        module = self.module_
+        needed = ("encode", "decode", "predict_mel", "decoder_parameters", "encoder_parameters")
+        if not all(hasattr(module, m) for m in needed) or not getattr(module, "aux_mels", 0):
+            raise ValueError(
+                "training='staged' needs a Generator with its log-mel head (aux_mels >= 1); "
+                "use training='end_to_end' for other modules."
+            )
+        self._set_mel_statistics(y)
+        # The retrieval prior's bank: the distinct training segments only.
+        bank = zscore_over_time(self._log_mel_target(unique_audio(y)))
+        self.prior_bank_ = bank.cpu().numpy().astype(np.float32)
+        seed = int(torch.randint(0, 2**31 - 1, (1,)))
+        self._pretrain_decoder(y, seed)
+        target = zscore_over_time(self._log_mel_target(y))
+        X_t = to_tensor(X, self.device)
+        cond = None if codes is None else torch.as_tensor(codes, device=self.device)
+        train, valid = self._encoder_split(len(X), groups, seed)
+        history, best = train_encoder(
+            module,
+            X_t,
+            target,
+            cond,
+            train,
+            valid,
+            epochs=self._stage_budget("encoder_epochs"),
+            patience=self.encoder_patience,
+            batch_size=self.encoder_batch_size,
+            lr=self.lr if self.lr_encoder is None else self.lr_encoder,
+            weights={"aux": self.lambda_aux, "clip": self.lambda_clip},
+            temperature=self.clip_temperature,
+            grad_clip=self.grad_clip,
+        )
+        self.encoder_history_, self.encoder_best_epoch_ = history, best
+
+    def _encoder_split(self, n_trials, groups, seed):
+        """Train / validation trial indices for the encoder's early stopping."""
+        everything = np.arange(n_trials)
+        if not self.encoder_validation or n_trials < 4:
+            return everything, everything[:0]
+        if groups is not None and len(np.unique(groups)) >= 2:
+            cv = GroupShuffleSplit(1, test_size=self.encoder_validation, random_state=seed)
+        else:
+            cv = ShuffleSplit(1, test_size=self.encoder_validation, random_state=seed)
+        return next(cv.split(everything, groups=groups))
+
+    def _pretrain_decoder(self, y, seed):
+        """Stage 1, cached by a hash of the distinct training waveforms."""
+        steps = int(self._stage_budget("decoder_steps"))
+        prefixes = ("conv_pre.", "stages.", "conv_post.")
+        init = {k: v for k, v in self.module_.state_dict().items() if k.startswith(prefixes)}
+        y_unique = unique_audio(y)
+        audio_terms = ("mel", "stft_sc", "stft_mag", "wav")
+        weights = {k: v for k, v in self._weights().items() if k in audio_terms}
+        settings = dict(
+            steps=steps,
+            batch_size=self.batch_size,
+            n_crop=self._crop(),
+            factor=self.factor_,
+            weights=weights,
+            lr=self.lr,
+            betas=self.get_params_for("optimizer").get("betas"),
+            grad_clip=self.grad_clip,
+            seed=seed,
+            criterion={k: list(v.shape) for k, v in self.criterion_.state_dict().items()},
+            stft=getattr(self.criterion_, "stft_resolutions", None),
+        )
+        key = decoder_cache_key(y_unique, init, settings)
+        cache = self.__dict__.setdefault("_decoder_cache", {})
+        if key not in cache:
+            fit = _fit_decoder
+            if self.memory is not None:
+                fit = check_memory(self.memory).cache(_fit_decoder, ignore=["net", "y"])
+            cache.clear()  # keep one decoder: the cache is for refits on the same music
+            cache[key] = fit(key, self, y_unique, settings)
+        state, losses = cache[key]
+        state = {k: torch.as_tensor(v) for k, v in state.items()}
+        self.module_.load_state_dict(state, strict=False)
+        self.decoder_key_, self.decoder_losses_ = key, list(losses)
+
     def _crop(self):
         if self.crop_seconds is None:
             return None
@@ -858,10 +1263,11 @@ class EEG2MusicGAN(NeuralNetRegressor):
             Its target.
         """
         module = self.module_
+        X, condition = self._split_inputs(X)
         if not all(hasattr(module, m) for m in ("encode", "decode", "decoder_input_from")):
             X, y_crop = random_crops(X, y, self.factor_, self._crop())
             return self.infer(X, **fit_params), y_crop, None, None
-        features = module.encode(X)
+        features = module.encode(X, condition)
         aux = module.predict_mel(features)
         aux_target = None
         if aux is not None and hasattr(self.criterion_, "aux_target"):

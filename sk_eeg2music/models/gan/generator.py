@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ._layers import WNConv1d, WNConvTranspose1d, leaky_relu, same_padding
+from .losses import zscore_over_time
 
 #: Rates above this are realised by interpolation + convolution, not a transposed
 #: convolution (whose kernel, 2 x rate, would grow without bound).
@@ -336,6 +337,21 @@ class Generator(nn.Module):
         noisier gradient otherwise drowns the auxiliary signal and the encoder
         learns nothing about the EEG in a short training run. 1 is fully
         end-to-end. ``None``: 0 with the auxiliary head, 1 without it.
+    decoder_input_norm : {None, "zscore"}, default=None
+        ``"zscore"`` standardises the decoded log-mel over time, per trial and
+        band, before the upsampler (as :func:`~.losses.zscore_over_time` does
+        to the true log-mel the upsampler is pre-trained on), so a weak,
+        nearly flat decoded spectrogram reaches the upsampler at the scale of
+        its training input instead of being rendered as flat noise.
+        :class:`~sk_eeg2music.EEG2MusicGAN` sets it for ``training="staged"``.
+    n_conditions : int, default=0
+        Number of experimental conditions (e.g. 2: listening and imagery).
+        With ``n_conditions >= 1``, a learned per-condition feature-wise
+        affine map (FiLM: scale and shift of every encoder channel, after the
+        spatial convolution and after the dilated blocks, initialised to the
+        identity) lets the conditions use different mappings, e.g. the
+        weaker, delayed, polarity-inverted responses of imagery. Without a
+        condition (``None`` in :meth:`forward`) the shared mapping is used.
     upsample_channels : int, default=128
         Channels entering the upsampler; halved at every stage.
     min_channels : int, default=8
@@ -381,6 +397,8 @@ class Generator(nn.Module):
         aux_mels=64,
         decoder_input="mel",
         decoder_grad_scale=None,
+        decoder_input_norm=None,
+        n_conditions=0,
         upsample_channels=128,
         min_channels=8,
         upsample_rates=None,
@@ -419,6 +437,12 @@ class Generator(nn.Module):
         if decoder_grad_scale is None:
             decoder_grad_scale = 0.0 if self.aux_mels > 0 else 1.0
         self.decoder_grad_scale = float(decoder_grad_scale)
+        if decoder_input_norm not in (None, "zscore"):
+            raise ValueError(
+                f"decoder_input_norm must be None or 'zscore'; got {decoder_input_norm!r}."
+            )
+        self.decoder_input_norm = decoder_input_norm
+        self.n_conditions = int(n_conditions)
         self.slope = leaky_relu_slope
 
         self.standardize = ChannelStandardizer(self.n_channels)
@@ -430,6 +454,11 @@ class Generator(nn.Module):
                 for d in self.encoder_dilations
             )
         )
+        # Two (scale, shift) pairs per condition, zero-initialised: the identity map.
+        self.condition_film = None
+        if self.n_conditions > 0:
+            self.condition_film = nn.Embedding(self.n_conditions, 4 * encoder_channels)
+            nn.init.zeros_(self.condition_film.weight)
         self.aux_head = WNConv1d(encoder_channels, self.aux_mels, 1) if self.aux_mels > 0 else None
         decoder_in = self.aux_mels if decoder_input == "mel" else encoder_channels
         self.conv_pre = WNConv1d(decoder_in, upsample_channels, 7, padding=3)
@@ -454,19 +483,42 @@ class Generator(nn.Module):
         self.conv_post = WNConv1d(channels, 1, 7, padding=3, init_std=init_std)
 
     def encoder_parameters(self):
-        """Parameters of the EEG-rate encoder: spatial convolution, dilated blocks, auxiliary head.
+        """Parameters of the EEG-rate encoder: spatial convolution, dilated blocks,
+        condition embedding and auxiliary head.
 
         :class:`~sk_eeg2music.EEG2MusicGAN` trains them with their own learning
         rate (``lr_encoder``).
         """
-        for part in (self.spatial, self.encoder, self.aux_head):
+        for part in (self.spatial, self.encoder, self.condition_film, self.aux_head):
             if part is not None:
                 yield from part.parameters()
 
-    def encode(self, x):
-        """EEG ``(batch, n_channels, n_times)`` -> ``(batch, encoder_channels, n_times)``."""
+    def decoder_parameters(self):
+        """Parameters of the upsampler (``conv_pre``, the stages, ``conv_post``)."""
+        for part in (self.conv_pre, self.stages, self.conv_post):
+            yield from part.parameters()
+
+    def _film(self, h, condition, which):
+        if self.condition_film is None or condition is None:
+            return h
+        condition = torch.as_tensor(condition, device=h.device).long().reshape(-1)
+        if condition.numel() and (condition.min() < 0 or condition.max() >= self.n_conditions):
+            raise ValueError(
+                f"condition codes must lie in [0, {self.n_conditions - 1}]; got "
+                f"{condition.min().item()}..{condition.max().item()}."
+            )
+        scale, shift = self.condition_film(condition).chunk(4, dim=1)[2 * which : 2 * which + 2]
+        return h * (1.0 + scale[:, :, None]) + shift[:, :, None]
+
+    def encode(self, x, condition=None):
+        """EEG ``(batch, n_channels, n_times)`` -> ``(batch, encoder_channels, n_times)``.
+
+        ``condition`` : int Tensor of shape (batch,) | None, codes in
+        ``[0, n_conditions)``; ignored when ``n_conditions == 0``.
+        """
         x = self.channel_dropout(self.standardize(x))
-        return self.encoder(self.spatial(x))
+        h = self._film(self.spatial(x), condition, 0)
+        return self._film(self.encoder(h), condition, 1)
 
     def predict_mel(self, features):
         """Auxiliary log-mel at the EEG rate, ``(batch, aux_mels, n_times)``; None if disabled."""
@@ -479,6 +531,8 @@ class Generator(nn.Module):
         ``decoder_grad_scale``.
         """
         z = mel if self.decoder_input == "mel" else features
+        if self.decoder_input == "mel" and self.decoder_input_norm == "zscore":
+            z = zscore_over_time(z)
         return scale_gradient(z, self.decoder_grad_scale)
 
     def decode(self, z):
@@ -493,12 +547,14 @@ class Generator(nn.Module):
         x = self.conv_post(leaky_relu(x, self.slope))
         return torch.tanh(x).squeeze(1)
 
-    def forward(self, x, return_aux=False, **kwargs):
+    def forward(self, x, condition=None, return_aux=False, **kwargs):
         """EEG ``(batch, n_channels, n_times)`` -> waveforms ``(batch, n_times * factor)``.
 
         Parameters
         ----------
         x : Tensor, shape (batch, n_channels, n_times)
+        condition : Tensor of int, shape (batch,) | None
+            Condition code of each trial (see ``n_conditions``).
         return_aux : bool, default=False
             Also return the auxiliary log-mel prediction (None if disabled).
         **kwargs
@@ -511,7 +567,7 @@ class Generator(nn.Module):
         aux : Tensor, shape (batch, aux_mels, n_times) | None
             Only with ``return_aux=True``.
         """
-        features = self.encode(x)
+        features = self.encode(x, condition)
         mel = self.predict_mel(features)
         y = self.decode(self.decoder_input_from(features, mel))
         return (y, mel) if return_aux else y

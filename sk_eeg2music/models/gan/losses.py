@@ -334,6 +334,41 @@ def aux_mel_l1_loss(aux_pred, target):
     return total, {"aux": total}
 
 
+def contrastive_loss(pred, target, temperature=0.1):
+    """Segment-level contrastive (CLIP / InfoNCE) loss between decoded and true log-mels.
+
+    Each decoded segment must pick its own true segment among the batch's
+    (Défossez et al. 2023: a softmax over audio candidates of the cosine
+    similarity between brain output and audio features). Segments whose true
+    log-mels are identical (the same music heard by several subjects) are all
+    counted as positives.
+
+    Parameters
+    ----------
+    pred : Tensor, shape (batch, n_mels, n_times)
+        Decoded log-mel.
+    target : Tensor, shape (batch, n_mels, n_times)
+        True log-mel (z-scored over time).
+    temperature : float, default=0.1
+        Softmax temperature of the cosine similarities.
+
+    Returns
+    -------
+    total : Tensor
+        Cross-entropy, averaged over the batch; ``log(batch)`` at chance.
+    parts : dict
+        ``clip``: the total.
+    """
+    p = F.normalize(pred.flatten(1), dim=1)
+    t = F.normalize(target.flatten(1), dim=1)
+    logits = p @ t.T / float(temperature)
+    with torch.no_grad():
+        same = (t @ t.T) > 1.0 - 1e-4
+        labels = same.float() / same.sum(dim=1, keepdim=True).clamp_min(1)
+    total = -(labels * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+    return total, {"clip": total}
+
+
 class ReconstructionLoss(nn.Module):
     """The reconstruction terms of the generator loss, unweighted.
 

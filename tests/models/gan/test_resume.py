@@ -1,5 +1,6 @@
 """Checkpoint / resume: a killed GAN training continues to the weights of an uninterrupted run."""
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -155,3 +156,107 @@ def test_fit_or_resume_needs_the_callback(train_data):
     net = EEG2MusicGAN(preset="tiny", max_epochs=1, verbose=0)
     with pytest.raises(ValueError, match="ResumableCheckpoint"):
         fit_or_resume(net, *train_data)
+
+
+@pytest.fixture(scope="module")
+def two_epoch_checkpoint(train_data, tmp_path_factory):
+    """A run interrupted after epoch 2 of MAX_EPOCHS (copied by each test that resumes it)."""
+    dirname = tmp_path_factory.mktemp("two_epochs")
+    net = make_net(dirname)
+    net.set_params(callbacks=[*net.callbacks, ("stop", _StopAfter(2))])
+    with pytest.raises(_Interrupt):
+        net.fit(*train_data)
+    return dirname
+
+
+def _copy(dirname, tmp_path):
+    shutil.copytree(dirname, tmp_path / "ckpt")
+    return tmp_path / "ckpt"
+
+
+def test_resume_with_another_preset_is_a_value_error(train_data, two_epoch_checkpoint):
+    with pytest.raises(ValueError, match=r"preset='tiny' in the checkpoint, 'cpu' now"):
+        fit_or_resume(make_net(two_epoch_checkpoint).set_params(preset="cpu"), *train_data)
+    # Allowed, the networks still cannot be loaded: a ValueError, not torch's RuntimeError.
+    with pytest.raises(ValueError, match=r"does not fit this net's .*another preset"):
+        fit_or_resume(
+            make_net(two_epoch_checkpoint).set_params(preset="cpu"),
+            *train_data,
+            allow_param_changes=["preset"],
+        )
+
+
+def test_resume_with_changed_hyper_parameters_lists_every_difference(
+    train_data, two_epoch_checkpoint
+):
+    net = make_net(two_epoch_checkpoint).set_params(lambda_adv=3.0, lr=1e-3, random_state=5)
+    with pytest.raises(ValueError) as info:
+        fit_or_resume(net, *train_data)
+    msg = str(info.value)
+    for diff in ("lambda_adv=1.0 in the checkpoint, 3.0 now", "lr=0.0002 in the checkpoint, "
+                 "0.001 now", "random_state=0 in the checkpoint, 5 now"):  # fmt: skip
+        assert diff in msg
+    assert "allow_param_changes=['lambda_adv', 'lr', 'random_state']" in msg
+    assert not net.initialized_  # refused before anything was built or trained
+    # Allowing some of them is not enough.
+    with pytest.raises(ValueError, match=r"allow_param_changes=\['random_state'\]"):
+        fit_or_resume(net, *train_data, allow_param_changes=["lambda_adv", "lr"])
+
+
+def test_allowed_changes_apply_from_the_resumed_epoch(
+    train_data, uninterrupted, two_epoch_checkpoint, tmp_path
+):
+    ckpt = _copy(two_epoch_checkpoint, tmp_path)
+    net = make_net(ckpt).set_params(lambda_adv=3.0, lr=1e-3)
+    resumed = fit_or_resume(net, *train_data, allow_param_changes=["lambda_adv", "lr"])
+    assert len(resumed.history) == MAX_EPOCHS
+    np.testing.assert_array_equal(  # the first two epochs are the checkpoint's
+        resumed.history[:2, "train_loss"], uninterrupted.history[:2, "train_loss"]
+    )
+    assert resumed.history[-1, "train_loss"] != uninterrupted.history[-1, "train_loss"]
+    # The new learning rate, decayed as far as the uninterrupted run's.
+    lr_new = resumed.optimizer_.param_groups[0]["lr"]
+    lr_old = uninterrupted.optimizer_.param_groups[0]["lr"]
+    np.testing.assert_allclose(lr_new / lr_old, 1e-3 / 2e-4, rtol=1e-12)
+    saved = load_training_state(ckpt / "resume.pt")["params"]
+    assert saved["lambda_adv"] == 3.0 and saved["lr"] == 1e-3  # what a next resume checks
+    # allow_param_changes=True allows anything that still loads.
+    ckpt = _copy(two_epoch_checkpoint, tmp_path / "again")
+    net = make_net(ckpt).set_params(lambda_fm=0.0, random_state=1)
+    assert len(fit_or_resume(net, *train_data, allow_param_changes=True).history) == MAX_EPOCHS
+
+
+def test_free_parameters_may_change_without_override(train_data, two_epoch_checkpoint, tmp_path):
+    ckpt = _copy(two_epoch_checkpoint, tmp_path)
+    net = make_net(ckpt).set_params(max_epochs=MAX_EPOCHS + 1, verbose=1)
+    assert len(fit_or_resume(net, *train_data).history) == MAX_EPOCHS + 1
+
+
+def test_training_params_are_plain_and_comparable():
+    from torch.utils.data import DataLoader
+
+    from sk_eeg2music.models.gan._checkpoint import param_differences, training_params
+
+    net = make_net("unused").set_params(iterator_train=DataLoader, optimizer__betas=(0.5, 0.9))
+    params = training_params(net)
+    assert params["iterator_train"] == "torch.utils.data.dataloader.DataLoader"
+    assert params["optimizer__betas"] == [0.5, 0.9]
+    assert "max_epochs" not in params and "callbacks" not in params and "verbose" not in params
+    other = {**params, "lr": 1.0, "new": 1}
+    del other["preset"]
+    assert param_differences(params, other) == {
+        "lr": (params["lr"], 1.0),
+        "new": ("<absent>", 1),
+        "preset": ("tiny", "<absent>"),
+    }
+    assert param_differences(params, other, ["lr", "new", "preset"]) == {}
+    assert param_differences(params, other, True) == {}
+
+
+def test_checkpoint_of_an_older_format_is_refused(train_data, two_epoch_checkpoint, tmp_path):
+    ckpt = _copy(two_epoch_checkpoint, tmp_path)
+    state = load_training_state(ckpt / "resume.pt")
+    state["format"] = 1
+    torch.save(state, ckpt / "resume.pt")
+    with pytest.raises(ValueError, match=r"format 1.*delete it"):
+        fit_or_resume(make_net(ckpt), *train_data)

@@ -1,0 +1,67 @@
+"""Metadata routing: shared by the evaluation harness, the controls and the command line."""
+
+import sklearn
+
+
+def consumed(estimator, method, params):
+    """The subset of ``params`` that ``estimator`` (any of its steps) requests in ``method``.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+    method : str
+        ``"fit"``, ``"predict"``, ``"transform"`` ...
+    params : dict of str -> array-like
+        Available metadata, e.g. ``groups``, ``stimulus``, ``segment``.
+
+    Returns
+    -------
+    routed : dict
+        The items of ``params`` that ``method`` consumes (passing others while
+        routing is enabled raises in scikit-learn).
+    """
+    if not params:
+        return {}
+    try:
+        names = estimator.get_metadata_routing().consumes(method=method, params=set(params))
+    except (AttributeError, TypeError):  # no routing (plain objects, old scikit-learn)
+        return {}
+    return {k: v for k, v in params.items() if k in names}
+
+
+def requests_groups(estimator, method):
+    """Whether any step of ``estimator`` consumes ``groups`` in ``method``.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+    method : str
+        ``"fit"``, ``"predict"`` ...
+
+    Returns
+    -------
+    requested : bool
+    """
+    return "groups" in consumed(estimator, method, {"groups": None})
+
+
+def call_with_groups(estimator, method, *arrays, groups):
+    """``estimator.<method>(*arrays)`` with ``groups`` routed to the steps that request them.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+    method : str
+    *arrays : ndarray
+        ``X`` (n_trials, n_channels, n_times) and, for ``fit``, ``y`` (n_trials, n_audio).
+    groups : ndarray, shape (n_trials,)
+        Subject of each trial.
+
+    Returns
+    -------
+    result
+        What the method returns.
+    """
+    with sklearn.config_context(enable_metadata_routing=True):
+        kwargs = {"groups": groups} if requests_groups(estimator, method) else {}
+        return getattr(estimator, method)(*arrays, **kwargs)

@@ -1,0 +1,179 @@
+"""Statistics over folds, subjects and trials: intervals and paired tests.
+
+Cross-subject scores are clustered by subject: trials of one subject share its
+head, its noise and its alignment. Intervals therefore resample *subjects*
+(:func:`subject_bootstrap`), or use a t interval over folds only when there are
+enough folds for it to mean something (:func:`t_interval`: at least five; with
+two folds ``t(0.975, 1) = 12.7`` makes every interval span most of the scale).
+Model comparisons are paired on the same test trials
+(:func:`paired_wilcoxon`), and a family of comparisons is Holm-corrected
+(:func:`holm`).
+"""
+
+import numpy as np
+import scipy.stats
+
+#: Fewest folds for which :func:`t_interval` reports an interval.
+MIN_T_FOLDS = 5
+
+
+def t_interval(values, confidence=0.95, min_n=MIN_T_FOLDS):
+    """Half-width of the two-sided t interval of the mean.
+
+    Parameters
+    ----------
+    values : array-like, shape (n,)
+        One value per fold; NaN values are dropped.
+    confidence : float, default=0.95
+        Two-sided level.
+    min_n : int, default=5
+        Fewer values than this give NaN: a t interval over two or three folds
+        is too wide to resolve anything.
+
+    Returns
+    -------
+    half_width : float
+        ``t(0.5 + confidence / 2, n - 1) * std / sqrt(n)``, or NaN.
+
+    Examples
+    --------
+    >>> from sk_eeg2music.stats import t_interval
+    >>> round(t_interval([0.1, 0.2, 0.3, 0.2, 0.2]), 3)
+    0.088
+    >>> t_interval([0.1, 0.3])
+    nan
+    """
+    vals = np.asarray(values, dtype=float)
+    vals = vals[np.isfinite(vals)]
+    if len(vals) < max(2, min_n):
+        return float("nan")
+    t = scipy.stats.t.ppf(0.5 + confidence / 2, len(vals) - 1)
+    return float(t * vals.std(ddof=1) / np.sqrt(len(vals)))
+
+
+def subject_bootstrap(values, subjects, *, n_boot=2000, confidence=0.95, random_state=0):
+    """Mean and percentile interval from a bootstrap over subjects.
+
+    Each replicate draws subjects with replacement and averages the values of
+    all their trials, so trials of one subject move together.
+
+    Parameters
+    ----------
+    values : array-like, shape (n_trials,)
+        Per-trial (or per-fold) scores; NaN values are dropped.
+    subjects : array-like, shape (n_trials,)
+        Subject of each value.
+    n_boot : int, default=2000
+        Bootstrap replicates.
+    confidence : float, default=0.95
+        Two-sided level of the percentile interval.
+    random_state : int | None, default=0
+        Seed of the resampling.
+
+    Returns
+    -------
+    mean : float
+        Mean of the per-subject means.
+    low, high : float
+        Interval bounds; NaN with fewer than two subjects.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.stats import subject_bootstrap
+    >>> values = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    >>> subjects = np.array(["a", "a", "b", "b", "c", "c"])
+    >>> mean, low, high = subject_bootstrap(values, subjects)
+    >>> round(mean, 2), low < mean < high
+    (0.35, True)
+    """
+    vals = np.asarray(values, dtype=float)
+    subj = np.asarray(subjects)
+    if vals.shape != subj.shape or vals.ndim != 1:
+        raise ValueError(
+            f"values and subjects must be 1-D of one length, got {vals.shape} and {subj.shape}."
+        )
+    keep = np.isfinite(vals)
+    _, codes = np.unique(subj[keep], return_inverse=True)
+    n_subj = codes.max() + 1 if codes.size else 0
+    if n_subj == 0:
+        return float("nan"), float("nan"), float("nan")
+    sums = np.bincount(codes, weights=vals[keep], minlength=n_subj)
+    means = sums / np.bincount(codes, minlength=n_subj)
+    if n_subj < 2:
+        return float(means.mean()), float("nan"), float("nan")
+    rng = np.random.default_rng(random_state)
+    draws = rng.integers(0, n_subj, size=(n_boot, n_subj))
+    boot = means[draws].mean(axis=1)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(boot, [alpha, 1 - alpha])
+    return float(means.mean()), float(low), float(high)
+
+
+def paired_wilcoxon(a, b, alternative="greater"):
+    """Wilcoxon signed-rank test of paired per-trial scores ``a`` against ``b``.
+
+    Parameters
+    ----------
+    a, b : array-like, shape (n_trials,)
+        Scores of two models on the same test trials; pairs with a NaN are
+        dropped.
+    alternative : {"greater", "two-sided", "less"}, default="greater"
+        ``"greater"``: ``a`` scores higher than ``b``.
+
+    Returns
+    -------
+    p : float
+        The test's p-value; 1.0 when every difference is zero (nothing
+        favours ``a``); NaN with fewer than two usable pairs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.stats import paired_wilcoxon
+    >>> rng = np.random.default_rng(0)
+    >>> b = rng.standard_normal(40)
+    >>> paired_wilcoxon(b + 1.0, b) < 1e-6, paired_wilcoxon(b, b)
+    (True, 1.0)
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired scores need one shape, got {a.shape} and {b.shape}.")
+    keep = np.isfinite(a) & np.isfinite(b)
+    diff = a[keep] - b[keep]
+    if diff.size < 2:
+        return float("nan")
+    if not np.any(diff):
+        return 1.0
+    return float(scipy.stats.wilcoxon(diff, alternative=alternative).pvalue)
+
+
+def holm(pvalues):
+    """Holm–Bonferroni adjusted p-values (family-wise error control).
+
+    Parameters
+    ----------
+    pvalues : array-like, shape (n_tests,)
+        Raw p-values; NaN stays NaN and is not counted in the family.
+
+    Returns
+    -------
+    adjusted : ndarray, shape (n_tests,)
+
+    Examples
+    --------
+    >>> from sk_eeg2music.stats import holm
+    >>> holm([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    order = finite[np.argsort(p[finite], kind="stable")]
+    m = len(order)
+    running = 0.0
+    for rank, idx in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[idx]))
+        out[idx] = running
+    return out

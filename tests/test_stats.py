@@ -1,0 +1,67 @@
+"""Intervals and paired tests of sk_eeg2music.stats."""
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from sk_eeg2music.stats import holm, paired_wilcoxon, subject_bootstrap, t_interval
+
+
+def test_t_interval_matches_scipy_and_refuses_few_folds():
+    vals = np.array([0.12, 0.08, 0.15, 0.11, 0.09, 0.13])
+    low, high = scipy.stats.t.interval(
+        0.95, len(vals) - 1, loc=vals.mean(), scale=scipy.stats.sem(vals)
+    )
+    assert t_interval(vals) == pytest.approx((high - low) / 2)
+    assert np.isnan(t_interval(vals[:4]))
+    assert not np.isnan(t_interval(vals[:4], min_n=2))
+
+
+def test_subject_bootstrap_resamples_subjects_not_trials():
+    # Two subjects: one with 100 trials at 1.0, one with 1 trial at 0.0. A
+    # trial-level mean would be ~0.99; the subject-level mean is 0.5.
+    values = np.r_[np.ones(100), 0.0]
+    subjects = np.r_[np.zeros(100, int), 1]
+    mean, low, high = subject_bootstrap(values, subjects, random_state=0)
+    assert mean == pytest.approx(0.5)
+    assert low == pytest.approx(0.0) and high == pytest.approx(1.0)
+
+
+def test_subject_bootstrap_covers_the_truth_and_narrows_with_subjects():
+    rng = np.random.default_rng(1)
+    widths = []
+    for n_subj in (5, 40):
+        subj_effect = 0.1 + 0.05 * rng.standard_normal(n_subj)
+        subjects = np.repeat(np.arange(n_subj), 20)
+        values = subj_effect[subjects] + 0.2 * rng.standard_normal(subjects.size)
+        mean, low, high = subject_bootstrap(values, subjects, random_state=0)
+        assert low < mean < high
+        widths.append(high - low)
+    assert widths[1] < widths[0]
+
+
+def test_subject_bootstrap_edge_cases():
+    assert np.isnan(subject_bootstrap([0.3, 0.4], ["a", "a"])[1])
+    assert subject_bootstrap([0.3, 0.4], ["a", "a"])[0] == pytest.approx(0.35)
+    with pytest.raises(ValueError, match="one length"):
+        subject_bootstrap([0.1, 0.2], ["a"])
+
+
+def test_paired_wilcoxon_direction_and_degenerate_cases():
+    rng = np.random.default_rng(0)
+    b = rng.standard_normal(30)
+    a = b + 0.5 + 0.1 * rng.standard_normal(30)
+    assert paired_wilcoxon(a, b) < 1e-4
+    assert paired_wilcoxon(b, a) > 0.99
+    assert paired_wilcoxon(b, b) == 1.0
+    assert np.isnan(paired_wilcoxon([1.0], [0.0]))
+    with pytest.raises(ValueError, match="one shape"):
+        paired_wilcoxon([1.0, 2.0], [1.0])
+
+
+def test_holm_against_hand_computation():
+    p = np.array([0.01, 0.04, 0.03, np.nan])
+    # sorted: 0.01*3=0.03, 0.03*2=0.06, 0.04*1=0.04 -> monotone 0.06
+    np.testing.assert_allclose(holm(p)[:3], [0.03, 0.06, 0.06])
+    assert np.isnan(holm(p)[3])
+    assert holm([0.9, 0.8]).max() <= 1.0
