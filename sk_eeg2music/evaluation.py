@@ -296,9 +296,7 @@ def _fit_predict_routed(estimator, X, y, meta, train, test, features=True):
         fit_meta = {k: v[train] for k, v in meta.items()}
         est.fit(X[train], y[train], **consumed(est, "fit", fit_meta))
         test_meta = {k: v[test] for k, v in meta.items()}
-        y_pred = np.asarray(
-            est.predict(X[test], **consumed(est, "predict", test_meta)), np.float32
-        )
+        y_pred = np.asarray(est.predict(X[test], **consumed(est, "predict", test_meta)), np.float32)
         feats = None
         if features:
             with contextlib.suppress(TypeError):  # a model without decoded features
