@@ -27,6 +27,7 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import tempfile
 import uuid
 from pathlib import Path
@@ -265,7 +266,11 @@ def check_output_dir(out_dir):
     out = Path(out_dir).expanduser().resolve()
     if out.parent == out:
         raise OutputDirError(f"cannot use {out} as an output folder; pick a sub-folder.")
-    if out.exists() and not out.is_dir():
+    try:  # one stat: "exists" then "is a folder" would race with another writer's rename
+        is_other = not stat.S_ISDIR(os.stat(out).st_mode)
+    except (FileNotFoundError, NotADirectoryError):  # missing, or under a file (see below)
+        is_other = False
+    if is_other:
         raise OutputDirError(f"{out} exists and is not a folder; pick another output folder.")
     _check_ours(out)
     # The nearest existing ancestor decides: missing parents are only created
@@ -283,8 +288,15 @@ def check_output_dir(out_dir):
 def _check_ours(out):
     """Refuse a non-empty folder that this package did not write."""
     try:
-        foreign = out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists()
-    except FileNotFoundError:  # removed meanwhile (another writer): nothing to refuse
+        # One listing, and the same folder before and after it: another writer may
+        # move our previous output aside and delete it while it is being listed
+        # (the marker already gone, the files not yet), which is not foreign.
+        before = os.stat(out)
+        names = os.listdir(out) if stat.S_ISDIR(before.st_mode) else []
+        after = os.stat(out)
+        same = (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)
+        foreign = same and bool(names) and MARKER not in names
+    except (FileNotFoundError, NotADirectoryError):  # moved away meanwhile (another writer)
         foreign = False
     except OSError as exc:
         raise OutputDirError(f"cannot read {out}: {_reason(exc)}.") from exc

@@ -69,8 +69,8 @@ def display_tables(summary):
         distance beside the originals' floor.
     tests : pandas.DataFrame
         Per model and condition and per reference model: the Holm-adjusted
-        one-sided Wilcoxon p-values of feature r and feature match–mismatch
-        (``r p / mm p``).
+        one-sided p-values of feature r (Wilcoxon signed-rank) and feature
+        match–mismatch (sign-flip permutation of the mean) (``r p / mm p``).
     """
     scores, tests = [], []
     for _, row in summary.iterrows():
@@ -333,8 +333,9 @@ def run_demo(
             "wall time (s)": f"{time.perf_counter() - t0:.0f}",
         },
         tables={
-            "Paired tests: is the model above the reference? Holm-adjusted one-sided "
-            "Wilcoxon p on per-trial feature r / feature match-mismatch": tests
+            "Paired tests: is the model above the reference? Holm-adjusted one-sided p "
+            "on per-trial feature r (Wilcoxon) / feature match-mismatch (sign-flip "
+            "permutation)": tests
         },
     )
     return report, summary

@@ -43,7 +43,7 @@ from . import metrics
 from ._routing import consumed, requests_groups
 from .metrics import song_identification_accuracy  # defined in metrics; importable here too
 from .models._features import predict_features
-from .stats import holm, paired_wilcoxon, subject_bootstrap, t_interval
+from .stats import holm, paired_permutation, paired_wilcoxon, subject_bootstrap, t_interval
 
 #: Metrics reported for every fold (name → function of (y_true, y_pred, sfreq)).
 FOLD_METRICS = {
@@ -239,7 +239,15 @@ def score_trials(y_true, y_pred, audio_sfreq, *, stimulus, segment, features=Non
             out["id_acc"] = metrics.identification_accuracy_per_trial(y_true, y_pred, audio_sfreq)
     if features is not None and features.shape[1] > 1:
         frame_rate = audio_sfreq * features.shape[2] / y_true.shape[1]
-        F_true = metrics.feature_target(y_true, audio_sfreq, frame_rate, n_mels=features.shape[1])
+        # One target per distinct segment, shared by its trials: identification
+        # de-duplicates by identical rows, and batched STFTs of identical audio
+        # can differ in the last bits.
+        _, first, inverse = np.unique(
+            segment_keys(stimulus, segment), return_index=True, return_inverse=True
+        )
+        F_true = metrics.feature_target(
+            y_true[first], audio_sfreq, frame_rate, n_mels=features.shape[1]
+        )[inverse]
         out["feature_r"] = metrics.feature_correlation_per_trial(F_true, features)
         out["feature_mm_acc"] = metrics.match_mismatch_accuracy_per_trial(
             F_true, features, frame_rate, **mm
@@ -596,6 +604,9 @@ REFERENCE_MODELS = (
 
 #: Metrics compared in paired tests (headline scores at both levels).
 COMPARED_METRICS = ("feature_r", "feature_id_acc", "feature_mm_acc", "mel_r", "mm_acc")
+#: Hit rates (0, 1 or a tie credit per trial): compared by a sign-flip
+#: permutation test of the mean, not by ranks (see :mod:`sk_eeg2music.stats`).
+RATE_METRICS = ("feature_id_acc", "feature_mm_acc", "id_acc", "mm_acc")
 
 
 def evaluate_models(
@@ -794,9 +805,12 @@ def compare_models(trials, references, metrics=COMPARED_METRICS, alternative="gr
     -------
     comparisons : pandas.DataFrame
         One row per (model, reference, condition, metric) with ``n_pairs``,
-        ``mean_diff``, ``p`` (Wilcoxon signed-rank,
-        :func:`~sk_eeg2music.stats.paired_wilcoxon`) and ``p_holm`` (Holm over
-        the references of one model, condition and metric).
+        ``mean_diff``, ``test`` and ``p`` (Wilcoxon signed-rank,
+        :func:`~sk_eeg2music.stats.paired_wilcoxon`, for correlations; a
+        sign-flip permutation test of the mean,
+        :func:`~sk_eeg2music.stats.paired_permutation`, for the hit rates of
+        :data:`RATE_METRICS`) and ``p_holm`` (Holm over the references of one
+        model, condition and metric).
     """
     rows = []
     index = ["split", "condition", "trial"]
@@ -823,11 +837,17 @@ def compare_models(trials, references, metrics=COMPARED_METRICS, alternative="gr
                             metric=metric,
                             n_pairs=int(ok.sum()),
                             mean_diff=float(np.mean(a[ok] - b[ok])) if ok.any() else np.nan,
-                            p=paired_wilcoxon(a, b, alternative=alternative),
+                            test="permutation" if metric in RATE_METRICS else "wilcoxon",
+                            p=(
+                                paired_permutation(a, b, alternative=alternative)
+                                if metric in RATE_METRICS
+                                else paired_wilcoxon(a, b, alternative=alternative)
+                            ),
                         )
                     )
                 for row, p_adj in zip(family, holm([r["p"] for r in family])):
                     row["p_holm"] = p_adj
                 rows.extend(family)
-    columns = ["model", "reference", "condition", "metric", "n_pairs", "mean_diff", "p", "p_holm"]
+    columns = ["model", "reference", "condition", "metric", "n_pairs", "mean_diff", "test", "p"]
+    columns.append("p_holm")
     return pd.DataFrame(rows, columns=columns)

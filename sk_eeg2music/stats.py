@@ -5,9 +5,13 @@ head, its noise and its alignment. Intervals therefore resample *subjects*
 (:func:`subject_bootstrap`), or use a t interval over folds only when there are
 enough folds for it to mean something (:func:`t_interval`: at least five; with
 two folds ``t(0.975, 1) = 12.7`` makes every interval span most of the scale).
-Model comparisons are paired on the same test trials
-(:func:`paired_wilcoxon`), and a family of comparisons is Holm-corrected
-(:func:`holm`).
+Model comparisons are paired on the same test trials: a Wilcoxon signed-rank
+test for continuous scores such as correlations (:func:`paired_wilcoxon`), and
+a sign-flip permutation test of the mean difference for hit rates such as
+identification or match–mismatch (:func:`paired_permutation`), whose per-trial
+values are 0, 1 or a tie credit (a constant prediction scores ``1 / n`` on
+every trial, which a rank test would read as a shift). A family of comparisons
+is Holm-corrected (:func:`holm`).
 """
 
 import numpy as np
@@ -147,6 +151,68 @@ def paired_wilcoxon(a, b, alternative="greater"):
     if not np.any(diff):
         return 1.0
     return float(scipy.stats.wilcoxon(diff, alternative=alternative).pvalue)
+
+
+def paired_permutation(
+    a, b, alternative="greater", n_permutations=9999, random_state=0, chunk=1000
+):
+    """Sign-flip permutation test of the mean paired difference ``a - b``.
+
+    Under the null each trial's difference is as likely to have either sign;
+    the p-value is the share of random sign flips whose mean difference is at
+    least the observed one (with the observed one counted, so never 0).
+
+    Parameters
+    ----------
+    a, b : array-like, shape (n_trials,)
+        Scores of two models on the same test trials (e.g. per-trial hits with
+        tie credits); pairs with a NaN are dropped.
+    alternative : {"greater", "two-sided", "less"}, default="greater"
+    n_permutations : int, default=9999
+    random_state : int | None, default=0
+    chunk : int, default=1000
+        Permutations drawn at a time (bounds memory).
+
+    Returns
+    -------
+    p : float
+        1.0 when every difference is zero; NaN with fewer than two pairs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.stats import paired_permutation
+    >>> hits = np.r_[np.ones(2), np.zeros(30)]  # 2 hits in 32 trials
+    >>> ties = np.full(32, 1 / 16)              # a constant prediction: same mean
+    >>> paired_permutation(ties, hits) > 0.3
+    True
+    >>> paired_permutation(np.ones(32), hits) < 0.001
+    True
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired scores need one shape, got {a.shape} and {b.shape}.")
+    keep = np.isfinite(a) & np.isfinite(b)
+    diff = a[keep] - b[keep]
+    if diff.size < 2:
+        return float("nan")
+    if not np.any(diff):
+        return 1.0
+    sign = {"greater": 1.0, "less": -1.0, "two-sided": None}[alternative]
+    observed = diff.mean()
+    rng = np.random.default_rng(random_state)
+    tol = 1e-12 * max(1.0, abs(observed))
+    count, done = 0, 0
+    while done < n_permutations:
+        k = min(chunk, n_permutations - done)
+        null = (rng.choice((-1.0, 1.0), size=(k, diff.size)) * diff).mean(axis=1)
+        if sign is None:
+            count += int(np.sum(np.abs(null) >= abs(observed) - tol))
+        else:
+            count += int(np.sum(sign * null >= sign * observed - tol))
+        done += k
+    return float((count + 1) / (n_permutations + 1))
 
 
 def holm(pvalues):

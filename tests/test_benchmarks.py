@@ -201,3 +201,46 @@ def test_quality_models_share_one_front_end():
     assert built["Mean spectrum"].sfreq == 125.0
     gan = built["GAN"][-1]
     assert gan.warmup_epochs == quality.warmup_epochs(4) < gan.max_epochs
+
+
+def _load_comparison():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("comparison", BENCH / "comparison.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_comparison_main_smallest_run_writes_table_csvs_and_doc_block(tmp_path):
+    comparison = _load_comparison()
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\nkept\n")
+    argv = [
+        "--n-subjects", "2", "--n-repetitions", "1", "--stimulus-seconds", "4",
+        "--segment-seconds", "1", "--conditions", "listening", "--split", "gkf2",
+        "--models", "beat-template", "mean-spectrum", "--n-jobs", "1", "--n-iter", "2",
+        "--out-dir", str(tmp_path), "--doc", str(doc), "--quiet",
+    ]  # fmt: skip
+    scores, pvalues, summary = comparison.main(argv)
+    assert list(scores.columns) == comparison.TABLE_COLUMNS
+    assert scores["model"].tolist() == ["beat-template", "mean-spectrum"]
+    # Both folds ran: every trial of both subjects was tested once.
+    assert summary["n_folds"].tolist() == [2, 2]
+    assert summary["n_subjects"].tolist() == [2, 2]
+    # No EEG: chance match-mismatch at the feature level.
+    assert np.allclose(summary["feature_mm_acc"], 0.5, atol=0.1)
+    assert "feature_r vs beat-template" in pvalues.columns
+    assert (tmp_path / "comparison_mos_summary.csv").exists()
+    assert (tmp_path / "comparison_mos_comparisons.csv").exists()
+    text = doc.read_text()
+    assert text.startswith("# Benchmarks\n\nkept\n")
+    assert "<!-- comparison-mos -->" in text and "| model | condition |" in text
+
+
+def test_comparison_split_labels():
+    comparison = _load_comparison()
+    assert comparison.make_split("gkf4").get_n_splits() == 4
+    assert type(comparison.make_split("loso")).__name__ == "LeaveOneGroupOut"
+    with pytest.raises(ValueError, match="split"):
+        comparison.make_split("kfold")

@@ -6,7 +6,7 @@ import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
-from sk_eeg2music import MeanSpectrumBaseline, SubjectTimeSplit
+from sk_eeg2music import MeanSpectrumBaseline, SubjectTimeSplit, make_simulated
 from sk_eeg2music.evaluation import (
     compare_models,
     cross_validate_reconstruction,
@@ -14,6 +14,7 @@ from sk_eeg2music.evaluation import (
     fit_predict,
     score_reconstructions,
     score_trials,
+    segment_keys,
     song_identification_accuracy,
     summarize,
 )
@@ -261,3 +262,20 @@ def test_resampled_pipelines_run_their_model_at_the_new_rate(simulated):
     assert fitted[:-1].transform(data.X[:2]).shape[-1] == 2 * 64
     assert fitted[-1].factor_ == 8000 // 64
     assert y_pred.shape == data.y[6:9].shape
+
+
+def test_feature_identification_counts_distinct_segments_not_trials():
+    """Trials of one segment share one true feature array, so a constant prediction
+    ties with every distinct segment: exactly chance (batched STFTs of identical
+    audio differ in the last bits, which once made every trial its own candidate)."""
+    data = make_simulated(
+        "mos", n_subjects=2, n_repetitions=2, segment_seconds=2.0, audio_sfreq=8000,
+        stimulus_seconds=6.0, conditions=["listening"],
+    )  # fmt: skip
+    flat = np.zeros((len(data.y), 16, data.X.shape[2]), dtype=np.float32)
+    s = score_trials(
+        data.y, data.y, 8000, stimulus=data.stimulus, segment=data.segment, features=flat
+    )
+    n_distinct = len(np.unique(segment_keys(data.stimulus, data.segment)))
+    assert n_distinct < len(data.y)
+    assert s["feature_id_acc"].mean() == pytest.approx(1 / n_distinct)

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from sk_eeg2music.stats import holm, paired_wilcoxon, subject_bootstrap, t_interval
+from sk_eeg2music.stats import (
+    holm,
+    paired_permutation,
+    paired_wilcoxon,
+    subject_bootstrap,
+    t_interval,
+)
 
 
 def test_t_interval_matches_scipy_and_refuses_few_folds():
@@ -65,3 +71,17 @@ def test_holm_against_hand_computation():
     np.testing.assert_allclose(holm(p)[:3], [0.03, 0.06, 0.06])
     assert np.isnan(holm(p)[3])
     assert holm([0.9, 0.8]).max() <= 1.0
+
+
+def test_paired_permutation_tests_the_mean_not_the_ranks():
+    hits = np.r_[np.ones(2), np.zeros(30)]
+    ties = np.full(32, 1 / 16)  # a constant prediction's tie credit: the same mean
+    # A rank test reads the many small positive differences as a shift.
+    assert paired_wilcoxon(ties, hits) < 1e-3
+    assert paired_permutation(ties, hits) > 0.3
+    assert paired_permutation(np.ones(32), hits) < 1e-3
+    assert paired_permutation(hits, np.ones(32)) > 0.99
+    assert paired_permutation(hits, hits) == 1.0
+    assert np.isnan(paired_permutation([1.0], [0.0]))
+    # Two-sided: a clear difference either way.
+    assert paired_permutation(np.zeros(32), np.ones(32), alternative="two-sided") < 1e-3

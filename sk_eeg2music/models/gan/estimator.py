@@ -473,6 +473,11 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
     device : str, default="cpu"
         ``"cuda"`` works; pair it with ``preset="gpu"``.
     verbose : int, default=1
+    on_interrupt : {"raise", "warn"}, default="raise"
+        What a Ctrl-C during ``fit`` does once the current epoch is recorded:
+        re-raise ``KeyboardInterrupt`` (skorch would swallow it), or keep
+        skorch's behaviour with a warning and ``interrupted_ = True`` (see
+        ``docs/limits.md``, "Interrupted training").
     **kwargs
         Any other :class:`skorch.NeuralNet` parameter (``callbacks``,
         ``iterator_valid__batch_size``, ``module__encoder_channels``, ...).
@@ -493,6 +498,8 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         Same as ``n_channels_in_`` (scikit-learn's name).
     input_mean_, input_scale_ : ndarray, shape (n_channels,)
         Channel statistics of the training EEG.
+    interrupted_ : bool
+        Whether the last ``fit`` was cut short by a Ctrl-C.
     output_dtype_ : numpy.dtype
         dtype of ``predict``'s output: float64 if ``y`` was float64 in
         ``fit``, float32 otherwise (training itself runs in float32).

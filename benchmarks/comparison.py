@@ -1,0 +1,414 @@
+"""Comparison of every registry model on the evaluation's metrics (issue 16, deliverable 6).
+
+Runs :func:`sk_eeg2music.evaluation.evaluate_models` over the models of
+:func:`sk_eeg2music.pipelines.make_models` on simulated data built with
+:func:`sk_eeg2music.datasets.simulated.real_design` (the real datasets' design,
+optionally scaled down), under a subject-grouped split with **all** folds:
+
+* feature level: decoded log-mel at the EEG rate against the true one
+  (feature r, n-way identification with its chance, match–mismatch);
+* waveform level: trimmed mel r, match–mismatch, song identification, Fréchet
+  mel distance beside the originals' floor;
+* paired Wilcoxon p-values (Holm-adjusted) against the strongest linear model
+  (``reduced-rank``), the beat template and the time-shifted null.
+
+Neural models (registry names containing ``gan``) run once per ``--seeds``
+value; the other models once. Per-trial scores of the seeds are averaged before
+the subject bootstrap and the paired tests; the tables add ``± sd`` across
+seeds. Writes ``<prefix>_summary.csv`` and ``<prefix>_comparisons.csv`` under
+``--out-dir`` and a block between ``<!-- comparison-<kind> -->`` markers in
+``docs/benchmarks.md`` (command, date, machine, scale).
+
+Usage::
+
+    python benchmarks/comparison.py --kind mos --n-subjects 6 --n-repetitions 2 \\
+        --split gkf3 --seeds 0 --n-jobs 2
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
+
+import sk_eeg2music
+from sk_eeg2music import make_simulated
+from sk_eeg2music.datasets.simulated import DEFAULT_SNR_DB, real_design
+from sk_eeg2music.evaluation import (
+    REFERENCE_MODELS,
+    TRIAL_METRICS,
+    Evaluation,
+    evaluate_models,
+)
+from sk_eeg2music.pipelines import MODELS, make_models
+
+HERE = Path(__file__).resolve().parent
+DOC = HERE.parent / "docs" / "benchmarks.md"
+
+#: Models of a default run (the ablations cost extra GAN fits: add them by name).
+DEFAULT = ("gan", "reduced-rank", "linear-mel", "beat-template", "time-shifted-gan", "shuffled-gan")
+#: References of the p-value columns: strongest linear, no-EEG baseline, null.
+REFERENCES = ("reduced-rank", "beat-template", "time-shifted-gan")
+#: Metrics of the p-value table.
+P_METRICS = ("feature_r", "feature_id_acc", "feature_mm_acc", "mm_acc")
+#: Beat period (s) of the simulated music, for the time-shifted null's offsets
+#: (MOS chorales at 100 BPM; NMED-T songs vary, so none).
+BEAT_PERIOD = {"mos": 0.6, "nmedt": None}
+
+#: Columns of the printed score table.
+TABLE_COLUMNS = [
+    "model",
+    "condition",
+    "seeds",
+    "feature r [95% CI]",
+    "feature id (chance)",
+    "feature mm",
+    "mel r",
+    "mm",
+    "song id (chance)",
+    "FMD (floor)",
+]
+
+
+def is_neural(name):
+    """Whether a registry model is trained with a random seed that matters (the GANs)."""
+    return "gan" in name
+
+
+def make_split(label):
+    """``"loso"`` → ``LeaveOneGroupOut()``, ``"gkfK"`` → ``GroupKFold(K)``."""
+    if label == "loso":
+        return LeaveOneGroupOut()
+    if label.startswith("gkf") and label[3:].isdigit() and int(label[3:]) >= 2:
+        return GroupKFold(int(label[3:]))
+    raise ValueError(f"split must be 'loso' or 'gkfK' with K >= 2; got {label!r}.")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--kind", choices=("mos", "nmedt"), default="mos")
+    p.add_argument("--n-subjects", type=int, default=6)
+    p.add_argument("--n-repetitions", type=int, default=2)
+    p.add_argument("--stimulus-seconds", type=float, default=None, help="default: real design")
+    p.add_argument("--segment-seconds", type=float, default=4.0)
+    p.add_argument("--audio-sfreq", type=int, default=8000)
+    p.add_argument("--conditions", nargs="+", default=None, help="default: the kind's")
+    p.add_argument("--snr-db", type=float, default=None, help="default: calibrated")
+    p.add_argument("--split", default="gkf3", help="'loso' or 'gkfK'; all folds always run")
+    p.add_argument("--models", nargs="+", default=list(DEFAULT), choices=list(MODELS))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--epochs", type=int, default=None, help="GAN fine-tuning epochs")
+    p.add_argument("--decoder-steps", type=int, default=None)
+    p.add_argument("--encoder-epochs", type=int, default=None)
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--n-iter", type=int, default=32, help="Griffin-Lim iterations")
+    p.add_argument("--n-jobs", type=int, default=2, help="folds fitted in parallel")
+    p.add_argument("--out-dir", type=Path, default=HERE)
+    p.add_argument("--prefix", default=None, help="CSV prefix; default comparison_<kind>")
+    p.add_argument("--doc", type=Path, default=DOC)
+    p.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
+    p.add_argument("--quiet", action="store_true")
+    return p.parse_args(argv)
+
+
+def simulate(args):
+    """The simulated data of ``args`` and the design arguments used."""
+    overrides = dict(
+        n_subjects=args.n_subjects,
+        n_repetitions=args.n_repetitions,
+        segment_seconds=args.segment_seconds,
+        audio_sfreq=args.audio_sfreq,
+        snr_db=args.snr_db,
+    )
+    if args.stimulus_seconds is not None:
+        overrides["stimulus_seconds"] = args.stimulus_seconds
+    if args.conditions is not None:
+        overrides["conditions"] = tuple(args.conditions)
+    kwargs = real_design(args.kind, **overrides)
+    return make_simulated(**kwargs), kwargs
+
+
+def run_seeds(args, data, log):
+    """One :class:`Evaluation` per seed: every model at the first seed, neural ones after."""
+    gan_params = dict(preset=args.preset)
+    if args.decoder_steps is not None:
+        gan_params["decoder_steps"] = args.decoder_steps
+    if args.encoder_epochs is not None:
+        gan_params["encoder_epochs"] = args.encoder_epochs
+    cache = tempfile.mkdtemp(prefix="sk_eeg2music_decoder_")  # ours, removed below
+    gan_params["memory"] = cache
+    evaluations = []
+    try:
+        for i, seed in enumerate(args.seeds):
+            names = [n for n in args.models if i == 0 or is_neural(n)]
+            if not names:
+                break
+            models = make_models(
+                data.sfreq,
+                names,
+                epochs=args.epochs,
+                seed=seed,
+                gan_params=gan_params,
+                n_iter=args.n_iter,
+                beat_period=BEAT_PERIOD[args.kind],
+            )
+            ev = evaluate_models(
+                models,
+                data,
+                make_split(args.split),
+                split=args.split,
+                n_jobs=args.n_jobs,
+                progress=not args.quiet,
+                log=log,
+            )
+            ev.folds["seed"] = seed
+            ev.trials["seed"] = seed
+            evaluations.append(ev)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return evaluations
+
+
+def pool_seeds(evaluations):
+    """One :class:`Evaluation` whose per-trial and per-fold scores are the seeds' means.
+
+    Returns
+    -------
+    pooled : Evaluation
+    per_seed : pandas.DataFrame
+        ``summary()`` of each seed's evaluation (no p-values), with a ``seed`` column.
+    """
+    trials = pd.concat([ev.trials for ev in evaluations], ignore_index=True)
+    folds = pd.concat([ev.folds for ev in evaluations], ignore_index=True)
+    t_keys = ["model", "split", "fold", "condition", "trial", "subject", "stimulus", "segment"]
+    t_vals = [c for c in trials.columns if c in TRIAL_METRICS]
+    f_keys = ["model", "split", "fold", "condition", "test_subjects"]
+    f_vals = [
+        c
+        for c in folds.columns
+        if c not in f_keys + ["seed"] and pd.api.types.is_numeric_dtype(folds[c])
+    ]
+    pooled = Evaluation(
+        folds=folds.groupby(f_keys, sort=False, as_index=False)[f_vals].mean(),
+        trials=trials.groupby(t_keys, sort=False, as_index=False)[t_vals].mean(),
+        predictions=None,
+        split=evaluations[0].split,
+    )
+    per_seed = []
+    for ev in evaluations:
+        s = Evaluation(ev.folds, ev.trials, None, ev.split).summary(references=[])
+        s["seed"] = int(ev.trials["seed"].iloc[0])
+        per_seed.append(s)
+    return pooled, pd.concat(per_seed, ignore_index=True)
+
+
+def summarize_run(evaluations):
+    """Summary (means, bootstrap intervals, p-values, sd and count of seeds) and comparisons."""
+    pooled, per_seed = pool_seeds(evaluations)
+    # Every baseline and null of the package is a reference (the Holm family);
+    # the printed p-value table shows REFERENCES only, the CSVs all of them.
+    refs = [r for r in REFERENCE_MODELS if r in set(pooled.trials.model)]
+    summary = pooled.summary(references=refs) if refs else pooled.summary()
+    metrics = [m for m in TRIAL_METRICS if m in per_seed.columns]
+    metrics += [m for m in ("song_acc", "fmd") if m in per_seed.columns]
+    spread = per_seed.groupby(["model", "condition"], sort=False).agg(
+        n_seeds=("seed", "nunique"), **{f"{m}_sd": (m, "std") for m in metrics}
+    )
+    summary = summary.merge(spread.reset_index(), on=["model", "condition"], how="left")
+    comparisons = pooled.comparisons(references=refs) if refs else pd.DataFrame()
+    return summary, comparisons
+
+
+def _num(x, digits=3):
+    return "–" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+
+
+def _cell(row, metric, digits=3):
+    """``mean`` plus ``± sd`` across seeds when there are several."""
+    text = _num(row.get(metric, np.nan), digits)
+    sd = row.get(f"{metric}_sd", np.nan)
+    if row.get("n_seeds", 1) > 1 and np.isfinite(sd):
+        text += f" ± {_num(sd, digits)}"
+    return text
+
+
+def score_table(summary):
+    """The score table: one row per (model, condition), formatted strings.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`summarize_run`.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns :data:`TABLE_COLUMNS`.
+    """
+    rows = []
+    for _, r in summary.iterrows():
+        rows.append(
+            {
+                "model": r["model"],
+                "condition": r["condition"],
+                "seeds": int(r.get("n_seeds", 1)) if np.isfinite(r.get("n_seeds", 1)) else 1,
+                "feature r [95% CI]": f"{_cell(r, 'feature_r')} "
+                f"[{_num(r.get('feature_r_lo'))}, {_num(r.get('feature_r_hi'))}]",
+                "feature id (chance)": f"{_cell(r, 'feature_id_acc')} ({_num(r.get('id_chance'))})",
+                "feature mm": _cell(r, "feature_mm_acc"),
+                "mel r": _cell(r, "mel_r"),
+                "mm": _cell(r, "mm_acc"),
+                "song id (chance)": f"{_cell(r, 'song_acc')} ({_num(r.get('song_chance'))})",
+                "FMD (floor)": f"{_cell(r, 'fmd', 2)} ({_num(r.get('fmd_floor'), 2)})",
+            }
+        )
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def p_table(summary):
+    """Holm-adjusted paired p-values of each model against :data:`REFERENCES`.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``model``, ``condition`` and one column ``<metric> vs <reference>`` per
+        reference and metric of :data:`P_METRICS` present.
+    """
+    cols = {}
+    for ref in REFERENCES:
+        for m in P_METRICS:
+            col = f"p_{m}_vs_{ref}"
+            if col in summary.columns:
+                cols[col] = f"{m.replace('_acc', '')} vs {ref}"
+    table = summary[["model", "condition", *cols]].rename(columns=cols)
+    for c in cols.values():
+        table[c] = [
+            "–" if not np.isfinite(v) else ("<0.001" if v < 1e-3 else f"{v:.3f}") for v in table[c]
+        ]
+    return table
+
+
+def to_markdown(table):
+    """A pipe table (no dependency on ``tabulate``)."""
+    head = "| " + " | ".join(table.columns) + " |"
+    sep = "|" + "|".join("---" for _ in table.columns) + "|"
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(False)]
+    return "\n".join([head, sep, *body])
+
+
+def replace_block(doc, marker, text):
+    """``doc`` with the block between ``<!-- marker -->`` and ``<!-- /marker -->`` replaced.
+
+    Appended at the end when absent; everything outside the block is kept.
+    """
+    start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
+    block = f"{start}\n{text}\n{end}"
+    i = doc.find(start)
+    j = doc.find(end, i + len(start)) if i >= 0 else -1
+    if i >= 0 and j >= 0:
+        return doc[:i] + block + doc[j + len(end) :]
+    return doc.rstrip() + "\n\n" + block + "\n"
+
+
+def cpu_model():
+    """The CPU's model name (``/proc/cpuinfo``; the platform's label elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe_scale(args, kwargs, data):
+    """One paragraph: the scale used against the real design."""
+    real = real_design(args.kind)
+    n_sub = len(np.unique(data.groups))
+    return (
+        f"Simulated {args.kind.upper()} (`real_design({args.kind!r})` with overrides): "
+        f"{n_sub} subjects (real: {real['n_subjects']}), {kwargs['n_repetitions']} repetition(s) "
+        f"(real: {real['n_repetitions']}), conditions {', '.join(kwargs['conditions'])}, "
+        f"stimuli of {kwargs['stimulus_seconds']:.1f} s cut into "
+        f"{kwargs['segment_seconds']:g}-s segments (real: whole trials), audio at "
+        f"{kwargs['audio_sfreq']} Hz, SNR "
+        f"{DEFAULT_SNR_DB[args.kind] if kwargs['snr_db'] is None else kwargs['snr_db']:g} dB"
+        f"{' (calibrated default)' if kwargs['snr_db'] is None else ''}; "
+        f"{len(data.y)} trials, split `{args.split}` with all folds."
+    )
+
+
+def main(argv=None):
+    """Run the comparison; return the score table, the p-value table and the summary."""
+    args = parse_args(argv)
+    log = (lambda *a: None) if args.quiet else print
+    t0 = time.perf_counter()
+    data, kwargs = simulate(args)
+    log(f"simulated {data.X.shape} EEG, {data.y.shape} audio in {time.perf_counter() - t0:.1f} s")
+    evaluations = run_seeds(args, data, log)
+    summary, comparisons = summarize_run(evaluations)
+    wall = time.perf_counter() - t0
+    scores, pvalues = score_table(summary), p_table(summary)
+    log(scores.to_string(index=False))
+    log(pvalues.to_string(index=False))
+
+    prefix = args.prefix or f"comparison_{args.kind}"
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    summary.to_csv(args.out_dir / f"{prefix}_summary.csv", index=False)
+    comparisons.to_csv(args.out_dir / f"{prefix}_comparisons.csv", index=False)
+
+    if not args.no_doc:
+        command = "python benchmarks/comparison.py " + " ".join(
+            shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+        )
+        gan = [n for n in args.models if is_neural(n)]
+        header = "\n".join(
+            [
+                f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+                f"sk_eeg2music {sk_eeg2music.__version__}, {os.cpu_count()} cores, CPU "
+                f"({cpu_model()}), shared with other jobs; "
+                f"wall time {wall / 60:.1f} min.",
+                "",
+                f"```\n{command}\n```",
+                "",
+                describe_scale(args, kwargs, data),
+                f"GAN settings: preset `{args.preset}`, decoder_steps "
+                f"{args.decoder_steps or 'of the preset'}, encoder_epochs "
+                f"{args.encoder_epochs or 'of the preset (early-stopped)'}, fine-tuning epochs "
+                f"{args.epochs or 'default'}; Griffin-Lim {args.n_iter} iterations.",
+                f"Neural models ({', '.join(gan) or 'none'}) ran with seeds "
+                f"{', '.join(map(str, args.seeds))}"
+                + (
+                    "; cells show mean ± sd across seeds, intervals and p-values use the "
+                    "seeds' mean per trial."
+                    if len(args.seeds) > 1
+                    else " (one seed only: no spread across seeds)."
+                ),
+                f"CSV: `benchmarks/{prefix}_summary.csv`, `benchmarks/{prefix}_comparisons.csv`.",
+                "",
+                to_markdown(scores),
+                "",
+                "Paired Wilcoxon signed-rank p-values (one-sided, model > reference, "
+                f"Holm-adjusted over the references present among "
+                f"{', '.join(REFERENCE_MODELS)}; all pairs in the comparisons CSV):",
+                "",
+                to_markdown(pvalues),
+            ]
+        )
+        doc = args.doc.read_text() if args.doc.exists() else ""
+        args.doc.write_text(replace_block(doc, prefix.replace("_", "-"), header))
+    return scores, pvalues, summary
+
+
+if __name__ == "__main__":
+    main()
