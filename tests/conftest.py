@@ -4,6 +4,7 @@ import copy
 import functools
 import os
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -92,3 +93,32 @@ def make_audio():
         return y.astype(np.float32)
 
     return factory
+
+
+def _missing(message):
+    """Skip locally, fail in CI: CI must run the browser tests."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI must run the browser test")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """(Playwright's sync API, path of Debian's Chromium); checked before any work.
+
+    Playwright's own browser downloads are never used; without Chromium a
+    browser test is skipped locally and fails in CI (``CI`` set).
+    """
+    path = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
+    if not path:
+        _missing(
+            "chromium not found; install it with `make browser-deps` "
+            "(Debian: apt-get install chromium)"
+        )
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _missing("the playwright package is missing; pip install -e '.[test]'")
+    return sync_api, path

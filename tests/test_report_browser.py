@@ -8,8 +8,6 @@ never used. Without Chromium the test is skipped locally and fails in CI
 
 import functools
 import http.server
-import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -32,31 +30,6 @@ CHROMIUM_ARGS = [
 ]
 SFREQ = 8000
 SECONDS = 1.5
-
-
-def _missing(message):
-    """Skip locally, fail in CI: CI must run the browser test."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{message}; CI must run the browser test")
-    pytest.skip(message)
-
-
-@pytest.fixture
-def chromium():
-    """(Playwright's sync API, path of Debian's Chromium); checked before any work."""
-    path = (
-        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    )
-    if not path:
-        _missing(
-            "chromium not found; install it with `make browser-deps` "
-            "(Debian: apt-get install chromium)"
-        )
-    try:
-        from playwright import sync_api
-    except ImportError:
-        _missing("the playwright package is missing; pip install -e '.[test]'")
-    return sync_api, path
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

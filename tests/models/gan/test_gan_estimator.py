@@ -3,33 +3,17 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _gan_helpers import FACTOR, N_CH, N_TIMES, SFREQ, tiny_gan
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from skorch.callbacks import Checkpoint, ProgressBar
 from skorch.dataset import ValidSplit
 
-from sk_eeg2music import EEG2MusicGAN
 from sk_eeg2music.metrics import mel_correlation
 from sk_eeg2music.models.gan import Generator, MultiScaleDiscriminator
 
-SFREQ, FACTOR, N_TIMES, N_CH = 32.0, 16, 32, 4  # 1-s trials, audio at 512 Hz
-
 # The metrics' 32-band mel has empty bands at a 512-Hz audio rate (harmless here).
 pytestmark = pytest.mark.filterwarnings("ignore:Empty filters:UserWarning")
-
-
-def tiny_gan(**kwargs):
-    params = dict(
-        preset="tiny",
-        sfreq=SFREQ,
-        max_epochs=2,
-        warmup_epochs=1,
-        crop_seconds=0.5,
-        batch_size=4,
-        verbose=0,
-        random_state=0,
-    )
-    return EEG2MusicGAN(**{**params, **kwargs})
 
 
 @pytest.fixture(scope="module")

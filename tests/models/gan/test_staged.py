@@ -1,13 +1,15 @@
 """The staged GAN: decoder pre-training, encoder training, retrieval prior, conditions."""
 
+import functools
+
 import numpy as np
 import pytest
 import sklearn
 import torch
+from _gan_helpers import FACTOR, N_CH, N_TIMES, SFREQ, tiny_gan
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from sk_eeg2music import EEG2MusicGAN
 from sk_eeg2music.models.gan import Generator, ReconstructionLoss
 from sk_eeg2music.models.gan import estimator as gan_estimator
 from sk_eeg2music.models.gan._staged import (
@@ -18,23 +20,9 @@ from sk_eeg2music.models.gan._staged import (
 )
 from sk_eeg2music.models.gan.losses import contrastive_loss, zscore_over_time
 
-SFREQ, FACTOR, N_TIMES, N_CH = 32.0, 16, 32, 4  # 1-s trials, audio at 512 Hz
-
 pytestmark = pytest.mark.filterwarnings("ignore:Empty filters:UserWarning")
 
-
-def tiny_gan(**kwargs):
-    params = dict(
-        preset="tiny",
-        sfreq=SFREQ,
-        max_epochs=1,
-        warmup_epochs=1,
-        crop_seconds=0.5,
-        batch_size=4,
-        verbose=0,
-        random_state=0,
-    )
-    return EEG2MusicGAN(**{**params, **kwargs})
+tiny_gan = functools.partial(tiny_gan, max_epochs=1)  # one fine-tuning epoch is enough here
 
 
 def tone_data(n_trials, seed=0):
