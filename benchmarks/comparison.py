@@ -6,7 +6,8 @@ Runs :func:`sk_eeg2music.evaluation.evaluate_models` over the models of
 optionally scaled down), under a subject-grouped split with **all** folds:
 
 * feature level: decoded log-mel at the EEG rate against the true one
-  (feature r, n-way identification with its chance, match–mismatch);
+  (feature r, feature r beyond the beat where the evaluation reports it,
+  n-way identification with its chance, match–mismatch);
 * waveform level: trimmed mel r, match–mismatch, song identification, Fréchet
   mel distance beside the originals' floor;
 * paired Wilcoxon p-values (Holm-adjusted) against the strongest linear model
@@ -28,10 +29,7 @@ Usage::
 import argparse
 import datetime
 import os
-import platform
-import shlex
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -42,6 +40,15 @@ from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
 import sk_eeg2music
 from sk_eeg2music import make_simulated
+from sk_eeg2music.benchmarking import (
+    command_line,
+    device_label,
+    format_number,
+    format_p_value,
+    machine_label,
+    markdown_table,
+    write_block,
+)
 from sk_eeg2music.datasets.simulated import DEFAULT_SNR_DB, real_design
 from sk_eeg2music.evaluation import (
     REFERENCE_MODELS,
@@ -58,25 +65,27 @@ DOC = HERE.parent / "docs" / "benchmarks.md"
 DEFAULT = ("gan", "reduced-rank", "linear-mel", "beat-template", "time-shifted-gan", "shuffled-gan")
 #: References of the p-value columns: strongest linear, no-EEG baseline, null.
 REFERENCES = ("reduced-rank", "beat-template", "time-shifted-gan")
-#: Metrics of the p-value table.
-P_METRICS = ("feature_r", "feature_id_acc", "feature_mm_acc", "mm_acc")
+#: Metrics of the p-value table (a column only where the summary has its p-values).
+P_METRICS = ("feature_r", "feature_r_beat", "feature_id_acc", "feature_mm_acc", "mm_acc")
 #: Beat period (s) of the simulated music, for the time-shifted null's offsets
 #: (MOS chorales at 100 BPM; NMED-T songs vary, so none).
 BEAT_PERIOD = {"mos": 0.6, "nmedt": None}
 
-#: Columns of the printed score table.
-TABLE_COLUMNS = [
+#: Columns of the feature-level table: the decoded log-mel at the EEG rate.
+FEATURE_COLUMNS = [
     "model",
     "condition",
     "seeds",
     "feature r [95% CI]",
+    "feature r beyond beat [95% CI]",
     "feature id (chance)",
     "feature mm",
-    "mel r",
-    "mm",
-    "song id (chance)",
-    "FMD (floor)",
 ]
+#: Columns of the waveform-level table: the synthesised audio.
+WAVEFORM_COLUMNS = ["model", "condition", "mel r", "mm", "song id (chance)", "FMD (floor)"]
+#: Columns of the score table (:func:`score_table`); the doc prints it as the
+#: two tables above, so that neither scrolls off a 1200-px page.
+TABLE_COLUMNS = FEATURE_COLUMNS + WAVEFORM_COLUMNS[2:]
 
 
 def is_neural(name):
@@ -228,17 +237,25 @@ def summarize_run(evaluations):
     return summary, comparisons
 
 
-def _num(x, digits=3):
-    return "–" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+_num = format_number
 
 
 def _cell(row, metric, digits=3):
-    """``mean`` plus ``± sd`` across seeds when there are several."""
+    """``mean`` plus ``± sd`` across seeds when there are several; ``–`` when absent."""
     text = _num(row.get(metric, np.nan), digits)
     sd = row.get(f"{metric}_sd", np.nan)
     if row.get("n_seeds", 1) > 1 and np.isfinite(sd):
         text += f" ± {_num(sd, digits)}"
     return text
+
+
+def _interval(row, metric):
+    """``mean [lo, hi]``, or ``–`` when the summary has no such metric."""
+    if not np.isfinite(row.get(metric, np.nan)):
+        return "–"
+    return (
+        f"{_cell(row, metric)} [{_num(row.get(f'{metric}_lo'))}, {_num(row.get(f'{metric}_hi'))}]"
+    )
 
 
 def score_table(summary):
@@ -261,8 +278,8 @@ def score_table(summary):
                 "model": r["model"],
                 "condition": r["condition"],
                 "seeds": int(r.get("n_seeds", 1)) if np.isfinite(r.get("n_seeds", 1)) else 1,
-                "feature r [95% CI]": f"{_cell(r, 'feature_r')} "
-                f"[{_num(r.get('feature_r_lo'))}, {_num(r.get('feature_r_hi'))}]",
+                "feature r [95% CI]": _interval(r, "feature_r"),
+                "feature r beyond beat [95% CI]": _interval(r, "feature_r_beat"),
                 "feature id (chance)": f"{_cell(r, 'feature_id_acc')} ({_num(r.get('id_chance'))})",
                 "feature mm": _cell(r, "feature_mm_acc"),
                 "mel r": _cell(r, "mel_r"),
@@ -291,44 +308,32 @@ def p_table(summary):
                 cols[col] = f"{m.replace('_acc', '')} vs {ref}"
     table = summary[["model", "condition", *cols]].rename(columns=cols)
     for c in cols.values():
-        table[c] = [
-            "–" if not np.isfinite(v) else ("<0.001" if v < 1e-3 else f"{v:.3f}") for v in table[c]
-        ]
+        table[c] = [format_p_value(v) for v in table[c]]
     return table
 
 
-def to_markdown(table):
-    """A pipe table (no dependency on ``tabulate``)."""
-    head = "| " + " | ".join(table.columns) + " |"
-    sep = "|" + "|".join("---" for _ in table.columns) + "|"
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(False)]
-    return "\n".join([head, sep, *body])
+def p_tables_by_reference(pvalues):
+    """The p-value table cut into one narrow table per reference (for the doc).
 
+    Parameters
+    ----------
+    pvalues : pandas.DataFrame
+        From :func:`p_table`.
 
-def replace_block(doc, marker, text):
-    """``doc`` with the block between ``<!-- marker -->`` and ``<!-- /marker -->`` replaced.
-
-    Appended at the end when absent; everything outside the block is kept.
+    Returns
+    -------
+    tables : dict of str -> pandas.DataFrame
+        Reference of :data:`REFERENCES` with a column in ``pvalues`` -> ``model``,
+        ``condition`` and its metrics (columns named by metric only).
     """
-    start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
-    block = f"{start}\n{text}\n{end}"
-    i = doc.find(start)
-    j = doc.find(end, i + len(start)) if i >= 0 else -1
-    if i >= 0 and j >= 0:
-        return doc[:i] + block + doc[j + len(end) :]
-    return doc.rstrip() + "\n\n" + block + "\n"
-
-
-def cpu_model():
-    """The CPU's model name (``/proc/cpuinfo``; the platform's label elsewhere)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    tables = {}
+    for ref in REFERENCES:
+        suffix = f" vs {ref}"
+        cols = [c for c in pvalues.columns if c.endswith(suffix)]
+        if cols:
+            table = pvalues[["model", "condition", *cols]]
+            tables[ref] = table.rename(columns={c: c[: -len(suffix)] for c in cols})
+    return tables
 
 
 def describe_scale(args, kwargs, data):
@@ -352,14 +357,15 @@ def main(argv=None):
     """Run the comparison; return the score table, the p-value table and the summary."""
     args = parse_args(argv)
     log = (lambda *a: None) if args.quiet else print
-    t0 = time.perf_counter()
+    t0, load = time.perf_counter(), os.getloadavg()[0]
     data, kwargs = simulate(args)
     log(f"simulated {data.X.shape} EEG, {data.y.shape} audio in {time.perf_counter() - t0:.1f} s")
     evaluations = run_seeds(args, data, log)
     summary, comparisons = summarize_run(evaluations)
     wall = time.perf_counter() - t0
     scores, pvalues = score_table(summary), p_table(summary)
-    log(scores.to_string(index=False))
+    log(scores[FEATURE_COLUMNS].to_string(index=False))
+    log(scores[WAVEFORM_COLUMNS].to_string(index=False))
     log(pvalues.to_string(index=False))
 
     prefix = args.prefix or f"comparison_{args.kind}"
@@ -368,15 +374,13 @@ def main(argv=None):
     comparisons.to_csv(args.out_dir / f"{prefix}_comparisons.csv", index=False)
 
     if not args.no_doc:
-        command = "python benchmarks/comparison.py " + " ".join(
-            shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
-        )
+        command = command_line("benchmarks/comparison.py", argv)
         gan = [n for n in args.models if is_neural(n)]
         header = "\n".join(
             [
                 f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-                f"sk_eeg2music {sk_eeg2music.__version__}, {os.cpu_count()} cores, CPU "
-                f"({cpu_model()}), shared with other jobs; "
+                f"sk_eeg2music {sk_eeg2music.__version__}, {device_label('cpu')}, "
+                f"{machine_label()}, load average {load:.1f} at the start; "
                 f"wall time {wall / 60:.1f} min.",
                 "",
                 f"```\n{command}\n```",
@@ -396,17 +400,27 @@ def main(argv=None):
                 ),
                 f"CSV: `benchmarks/{prefix}_summary.csv`, `benchmarks/{prefix}_comparisons.csv`.",
                 "",
-                to_markdown(scores),
+                "Feature level (decoded log-mel at the EEG rate, before synthesis):",
                 "",
-                "Paired Wilcoxon signed-rank p-values (one-sided, model > reference, "
+                markdown_table(scores[FEATURE_COLUMNS]),
+                "",
+                "Waveform level (the synthesised audio):",
+                "",
+                markdown_table(scores[WAVEFORM_COLUMNS]),
+                "",
+                "Paired p-values (one-sided, model > reference; Wilcoxon signed-rank for "
+                "correlations, sign-flip permutation for hit rates; "
                 f"Holm-adjusted over the references present among "
-                f"{', '.join(REFERENCE_MODELS)}; all pairs in the comparisons CSV):",
+                f"{', '.join(REFERENCE_MODELS)}; all pairs in the comparisons CSV), "
+                "one table per reference:",
                 "",
-                to_markdown(pvalues),
+                "\n\n".join(
+                    f"Against `{ref}`:\n\n{markdown_table(table)}"
+                    for ref, table in p_tables_by_reference(pvalues).items()
+                ),
             ]
         )
-        doc = args.doc.read_text() if args.doc.exists() else ""
-        args.doc.write_text(replace_block(doc, prefix.replace("_", "-"), header))
+        write_block(args.doc, prefix.replace("_", "-"), header)
     return scores, pvalues, summary
 
 

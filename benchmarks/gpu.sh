@@ -44,7 +44,7 @@ BUDGET=${BUDGET:-450}
 DEVICE=${DEVICE:-cuda}
 OUT=${OUT:-benchmarks/results}
 WHEELS=${WHEELS:-.whl}
-QUALITY_ARGS=${QUALITY_ARGS:-"--kinds mos --n-subjects 8 --epochs 20 --max-folds 2 --splits loso subject-time --models GAN 'Linear (mel)' 'Mean spectrum' 'ShuffledPairs(GAN)'"}
+QUALITY_ARGS=${QUALITY_ARGS:-"--kinds mos --n-subjects 8 --epochs 20 --max-folds 2 --splits loso subject-time --models gan linear-mel mean-spectrum beat-template shuffled-gan"}
 mkdir -p "$OUT"
 LOG="$OUT/gpu.log"
 : >"$LOG"

@@ -37,9 +37,17 @@ N_PARTICIPANTS = 20
 
 
 def write_files(folder, scale, fmt):
-    sys.path.insert(0, str(ROOT / "tests" / "datasets"))
+    import importlib.util
+
     import numpy as np
-    from _writers import nmedt_subject_ids, write_nmedt_song
+
+    # The test suite's NMED-T file writer, loaded by path (tests/ is not a package).
+    spec = importlib.util.spec_from_file_location(
+        "nmedt_writers", ROOT / "tests" / "datasets" / "_writers.py"
+    )
+    writers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(writers)
+    nmedt_subject_ids, write_nmedt_song = writers.nmedt_subject_ids, writers.write_nmedt_song
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)

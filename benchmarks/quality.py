@@ -1,9 +1,10 @@
 """Reconstruction quality under four split types, with baselines and controls.
 
-Every model runs in the same harness
-(:func:`sk_eeg2music.evaluation.cross_validate_reconstruction`) on simulated
-data at the calibrated default SNR; MOS listening and imagery are reported
-separately. Splits:
+Every model comes from the registry (:func:`sk_eeg2music.pipelines.make_models`,
+by name) and runs through the one evaluation entry point
+(:func:`sk_eeg2music.evaluation.evaluate_models`) on simulated data at the
+calibrated default SNR; MOS listening and imagery are reported separately.
+Splits:
 
 * ``within``: within-subject, time-disjoint (each subject's held-out segment
   indices; training on that subject's other segments);
@@ -15,9 +16,14 @@ separately. Splits:
 * ``subject-time``: subject-AND-time-disjoint (:class:`~sk_eeg2music.SubjectTimeSplit`):
   the music of a test segment was never heard in training.
 
-Writes ``--csv`` (one row per fold and condition) and the summary tables
-(mean ± 95 % CI over folds) into ``docs/benchmarks.md`` between the
-``<!-- quality -->`` markers, with the command, date, machine and version.
+``benchmarks/comparison.py`` compares every registry model under one
+subject-grouped split with all folds and paired p-values; this script asks how
+the same models fare across split types. Writes ``--csv`` (one row per fold and
+condition, :attr:`~sk_eeg2music.evaluation.Evaluation.folds`) and the summary
+table (means with subject-bootstrap 95 % intervals from
+:meth:`~sk_eeg2music.evaluation.Evaluation.summary`) into ``docs/benchmarks.md``
+between the ``<!-- quality -->`` markers, with the command, date, machine and
+version.
 
 Usage::
 
@@ -38,18 +44,24 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_doc.py
-
-import numpy as np
 import pandas as pd
-from _doc import DOC, device_label, machine_label, write_doc  # noqa: E402, F401
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
 import sk_eeg2music
-from sk_eeg2music import MeanSpectrumBaseline, ShuffledPairs, SubjectTimeSplit, make_simulated
-from sk_eeg2music.evaluation import cross_validate_reconstruction, summarize
+from sk_eeg2music import SubjectTimeSplit, make_simulated
+from sk_eeg2music.benchmarking import (
+    command_line,
+    device_label,
+    format_number,
+    machine_label,
+    markdown_table,
+    write_block,
+)
+from sk_eeg2music.evaluation import Evaluation, evaluate_models
 from sk_eeg2music.model_selection import WithinSubjectTimeSplit
-from sk_eeg2music.pipelines import make_gan_pipeline, make_linear_pipeline
+from sk_eeg2music.pipelines import MODELS, gan_warmup_epochs, make_models
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 #: ``--quick`` simulates shorter stimuli to stay within 20 min on 2 cores: NMED-T
 #: songs of 12 s (4 segments, the fewest :class:`SubjectTimeSplit` with 4 folds
@@ -60,44 +72,33 @@ QUICK_STIMULUS_SECONDS = {"nmedt": 12.0, "mos": 12.0}
 #: then 2125² instead of 4000² and its inner CV 3-5x faster. ``benchmarks/nmedt_rate.py``
 #: compares the two rates in the same harness.
 QUICK_NMEDT_RATE = 64.0
+#: Registry models of a default run: the GAN and its reconstruction-only
+#: ablation, both lagged ridges, the shuffled-pairs null and the two no-EEG
+#: baselines (``--models`` takes any name of :data:`~sk_eeg2music.pipelines.MODELS`).
+DEFAULT_MODELS = (
+    "gan",
+    "gan-recon-only",
+    "linear-mel",
+    "linear-envelope",
+    "shuffled-gan",
+    "mean-spectrum",
+    "beat-template",
+)
+#: Beat period (s) of the simulated music, for the time-shifted null's offsets
+#: (MOS chorales at 100 BPM; NMED-T songs vary, so none).
+BEAT_PERIOD = {"mos": 0.6, "nmedt": None}
 
 
-def warmup_epochs(epochs):
-    """GAN warm-up that lets the discriminator start within the run.
+def gan_params(device, decoder_steps=None, encoder_epochs=None):
+    """GAN settings (``gan_params`` of the registry) on ``device``: the ``gpu`` preset on CUDA.
 
-    The default of 5 epochs would make a short run reconstruction-only, the
-    same model as the ``lambda_adv=0`` ablation.
+    ``decoder_steps`` and ``encoder_epochs`` override the preset's stages when given.
     """
-    return min(5, max(1, epochs // 3))
-
-
-def models(sfreq, epochs, device, seed, preprocessing=None):
-    """Model name -> factory of a fresh estimator; every pipeline shares ``preprocessing``."""
-    gan = dict(
-        preprocessing=preprocessing,
-        max_epochs=epochs,
-        warmup_epochs=warmup_epochs(epochs),
-        random_state=seed,
-        verbose=0,
-        device=device,
-    )
+    params = dict(device=device)
     if str(device).startswith("cuda"):
-        gan["preset"] = "gpu"
-    return {
-        "GAN": lambda: make_gan_pipeline(sfreq, **gan),
-        "GAN, lambda_adv=0": lambda: make_gan_pipeline(sfreq, lambda_adv=0.0, **gan),
-        "Linear (mel)": lambda: make_linear_pipeline(
-            sfreq, target="mel", preprocessing=preprocessing
-        ),
-        "Linear (envelope)": lambda: make_linear_pipeline(
-            sfreq, target="envelope", preprocessing=preprocessing
-        ),
-        "ShuffledPairs(GAN)": lambda: ShuffledPairs(
-            make_gan_pipeline(sfreq, **gan), random_state=seed
-        ),
-        # Ignores the EEG, so it has no front end: it sees the recorded rate.
-        "Mean spectrum": lambda: MeanSpectrumBaseline(sfreq=sfreq, random_state=seed),
-    }
+        params["preset"] = "gpu"
+    stages = dict(decoder_steps=decoder_steps, encoder_epochs=encoder_epochs)
+    return {**params, **{k: v for k, v in stages.items() if v is not None}}
 
 
 #: Fewest subjects for a ``gkf`` split that holds out two subjects per fold in >= 2 folds.
@@ -130,42 +131,88 @@ def splits(n_subjects, seed):
     }
 
 
-def markdown(summary):
-    cols = ["mel_r", "envelope_r", "mcd", "id_acc", "song_acc"]
-    head = "| data | split | condition | model | folds | " + " | ".join(cols)
-    head += " | id chance | song chance | id p (binomial, mean) |"
-    lines = [head, "|" + "---|" * (len(cols) + 8)]
+#: Columns of the table: feature level (decoded log-mel at the EEG rate), then
+#: waveform level (the synthesised audio); the rest is in the CSV.
+TABLE_COLUMNS = [
+    "data",
+    "split",
+    "condition",
+    "model",
+    "folds",
+    "feature r [95% CI]",
+    "feature r beyond beat",
+    "feature id (chance)",
+    "mel r [95% CI]",
+    "mm",
+    "song id (chance)",
+]
+
+
+def _interval(row, metric):
+    if pd.isna(row.get(metric)):
+        return "–"
+    lo, hi = format_number(row.get(f"{metric}_lo")), format_number(row.get(f"{metric}_hi"))
+    return f"{format_number(row[metric])} [{lo}, {hi}]"
+
+
+def quality_table(summary):
+    """The printed table: one row per (data, split, condition, model), formatted strings.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        :meth:`~sk_eeg2music.evaluation.Evaluation.summary` rows with a ``data`` column.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns :data:`TABLE_COLUMNS`; ``–`` where a metric is absent.
+    """
+    rows = []
     for _, r in summary.iterrows():
-        vals = []
-        for c in cols:
-            m, ci = r.get(c, np.nan), r.get(f"{c}_ci", np.nan)
-            vals.append(
-                "n/a" if pd.isna(m) else f"{m:.3f} ± {ci:.3f}" if pd.notna(ci) else f"{m:.3f}"
-            )
-        lines.append(
-            f"| {r['data']} | {r['split']} | {r['condition']} | {r['model']} | {r['n_folds']} | "
-            + " | ".join(vals)
-            + f" | {r.get('id_chance', np.nan):.3f} | {r.get('song_chance', np.nan):.3f} "
-            f"| {r.get('id_p', np.nan):.3g} |"
+        rows.append(
+            {
+                "data": r["data"],
+                "split": r["split"],
+                "condition": r["condition"],
+                "model": r["model"],
+                "folds": int(r["n_folds"]),
+                "feature r [95% CI]": _interval(r, "feature_r"),
+                "feature r beyond beat": format_number(r.get("feature_r_beat")),
+                "feature id (chance)": f"{format_number(r.get('feature_id_acc'))} "
+                f"({format_number(r.get('id_chance'))})",
+                "mel r [95% CI]": _interval(r, "mel_r"),
+                "mm": format_number(r.get("mm_acc")),
+                "song id (chance)": f"{format_number(r.get('song_acc'))} "
+                f"({format_number(r.get('song_chance'))})",
+            }
         )
-    return "\n".join(lines)
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small CPU configuration")
     parser.add_argument("--kinds", nargs="+", default=["mos", "nmedt"])
     parser.add_argument("--splits", nargs="+", default=["within", "loso", "gkf", "subject-time"])
-    parser.add_argument("--models", nargs="+", default=None)
+    parser.add_argument(
+        "--models", nargs="+", default=list(DEFAULT_MODELS), choices=list(MODELS), metavar="NAME"
+    )
     parser.add_argument("--max-folds", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--n-subjects", type=int, default=None)
+    parser.add_argument("--decoder-steps", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--encoder-epochs", type=int, default=None, help="default: the preset's")
     parser.add_argument(
         "--nmedt-rate",
         type=float,
         default=None,
         help=f"resample NMED-T's EEG to this rate (Hz) in every pipeline "
         f"(default: {QUICK_NMEDT_RATE:g} with --quick, else the recorded 125)",
+    )
+    parser.add_argument("--n-iter", type=int, default=32, help="Griffin-Lim iterations")
+    parser.add_argument(
+        "--audio-sfreq", type=int, default=None, help="audio rate (Hz); default: the simulator's"
     )
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
@@ -178,87 +225,134 @@ def main(argv=None):
     parser.add_argument("--csv", type=Path, default=Path("benchmarks/quality.csv"))
     parser.add_argument("--doc", type=Path, default=DOC, help="markdown file to update")
     parser.add_argument("--no-doc", action="store_true", help="do not update the markdown")
-    args = parser.parse_args(argv)
-    n_subjects = args.n_subjects or (4 if args.quick else 8)
-    epochs = args.epochs or (4 if args.quick else 60)
-    max_folds = args.max_folds or (2 if args.quick else None)
-    n_jobs = args.n_jobs or (2 if args.quick and args.device == "cpu" else 1)
-    nmedt_rate = args.nmedt_rate or (QUICK_NMEDT_RATE if args.quick else None)
+    return parser.parse_args(argv)
+
+
+def run(args, settings, label, done):
+    """Evaluate every (kind, split, model); append each finished run's Evaluation to ``done``."""
+    for kind in args.kinds:
+        data = make_simulated(
+            kind,
+            n_subjects=settings["n_subjects"],
+            segment_seconds=3.0,
+            stimulus_seconds=QUICK_STIMULUS_SECONDS.get(kind) if args.quick else None,
+            random_state=args.seed,
+            **({"audio_sfreq": args.audio_sfreq} if args.audio_sfreq else {}),
+        )
+        print(data, file=sys.stderr)
+        rate = settings["nmedt_rate"]
+        resample = rate if kind == "nmedt" and rate and rate != data.sfreq else None
+        for split_name, cv in splits(settings["n_subjects"], args.seed).items():
+            family = "gkf" if split_name.startswith("gkf") else split_name
+            if family not in args.splits and split_name not in args.splits:
+                continue
+            for name in args.models:
+                # One model per call, so a run stopped by its time limit keeps the models done.
+                models = make_models(
+                    data.sfreq,
+                    [name],
+                    epochs=settings["epochs"],
+                    seed=args.seed,
+                    preprocessing={"resample": resample} if resample else None,
+                    gan_params=gan_params(args.device, args.decoder_steps, args.encoder_epochs),
+                    n_iter=args.n_iter,
+                    beat_period=BEAT_PERIOD.get(kind),
+                )
+                ev = evaluate_models(
+                    models,
+                    data,
+                    cv,
+                    split=split_name,
+                    max_folds=settings["max_folds"],
+                    n_jobs=settings["n_jobs"],
+                    progress=False,
+                    log=lambda m: print(m, file=sys.stderr),
+                )
+                for frame in (ev.folds, ev.trials):
+                    frame["data"] = f"simulated {kind}"
+                    frame["device"] = label
+                done.append(ev)
+                pd.concat([e.folds for e in done], ignore_index=True).to_csv(args.csv, index=False)
+
+
+def summarize_runs(evaluations):
+    """One summary row per (data, split, condition, model), with p-values against references.
+
+    Parameters
+    ----------
+    evaluations : list of Evaluation
+        One per (data, split, model), with a ``data`` column in ``folds`` and ``trials``.
+
+    Returns
+    -------
+    summary : pandas.DataFrame
+        :meth:`~sk_eeg2music.evaluation.Evaluation.summary` of each (data, split)
+        with its ``data`` column, in run order.
+    """
+    folds = pd.concat([e.folds for e in evaluations], ignore_index=True)
+    trials = pd.concat([e.trials for e in evaluations], ignore_index=True)
+    out = []
+    for (data, split), f in folds.groupby(["data", "split"], sort=False):
+        t = trials[(trials["data"] == data) & (trials["split"] == split)].drop(columns="data")
+        ev = Evaluation(folds=f.drop(columns="data"), trials=t, predictions=None, split=split)
+        out.append(ev.summary().assign(data=data))
+    return pd.concat(out, ignore_index=True)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    settings = dict(
+        n_subjects=args.n_subjects or (4 if args.quick else 8),
+        epochs=args.epochs or (4 if args.quick else 60),
+        max_folds=args.max_folds or (2 if args.quick else None),
+        n_jobs=args.n_jobs or (2 if args.quick and args.device == "cpu" else 1),
+        nmedt_rate=args.nmedt_rate or (QUICK_NMEDT_RATE if args.quick else None),
+    )
     t_start = time.perf_counter()
     label = device_label(args.device)
     # ``timeout`` sends SIGTERM: stop like Ctrl-C and write what was finished.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    rows, stopped = [], None
+    done, stopped = [], None
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     try:
-        for kind in args.kinds:
-            data = make_simulated(
-                kind,
-                n_subjects=n_subjects,
-                segment_seconds=3.0,
-                stimulus_seconds=QUICK_STIMULUS_SECONDS.get(kind) if args.quick else None,
-                random_state=args.seed,
-            )
-            print(data, file=sys.stderr)
-            resample = nmedt_rate if kind == "nmedt" and nmedt_rate != data.sfreq else None
-            preprocessing = {"resample": resample} if resample else None
-            all_models = models(data.sfreq, epochs, args.device, args.seed, preprocessing)
-            for split_name, cv in splits(n_subjects, args.seed).items():
-                family = "gkf" if split_name.startswith("gkf") else split_name
-                if family not in args.splits and split_name not in args.splits:
-                    continue
-                for name, factory in all_models.items():
-                    if args.models and name not in args.models:
-                        continue
-                    s = cross_validate_reconstruction(
-                        factory(),
-                        data,
-                        cv,
-                        model=name,
-                        split=split_name,
-                        max_folds=max_folds,
-                        n_jobs=n_jobs,
-                    )
-                    s["data"] = f"simulated {kind}"
-                    s["device"] = label
-                    rows.append(s)
-                    pd.concat(rows, ignore_index=True).to_csv(args.csv, index=False)
-                    print(summarize(s).to_string(), file=sys.stderr)
+        run(args, settings, label, done)
     except KeyboardInterrupt:
-        stopped = len(rows)
+        stopped = len(done)
         print(f"stopped: writing the {stopped} finished model runs", file=sys.stderr)
-    if not rows:
+    if not done:
         print("no model finished; nothing written", file=sys.stderr)
         return 1
-    scores = pd.concat(rows, ignore_index=True)
-    scores.to_csv(args.csv, index=False)
-    summary = pd.concat(
-        [summarize(g).assign(data=d) for d, g in scores.groupby("data", sort=False)],
-        ignore_index=True,
-    )
+    pd.concat([e.folds for e in done], ignore_index=True).to_csv(args.csv, index=False)
+    summary = summarize_runs(done)
     elapsed = time.perf_counter() - t_start
+    epochs, rate = settings["epochs"], settings["nmedt_rate"]
     header = (
-        f"Command: `python benchmarks/quality.py {' '.join(argv or sys.argv[1:])}` — "
+        f"Command: `{command_line('benchmarks/quality.py', argv)}` — "
         f"{datetime.date.today()}, {label}, {machine_label()}, "
         f"sk_eeg2music {sk_eeg2music.__version__}, "
-        f"{n_subjects} subjects, 3-s segments"
+        f"{settings['n_subjects']} subjects, 3-s segments"
         + (
             f", stimuli cut to {QUICK_STIMULUS_SECONDS['nmedt']:g} s (NMED-T) and "
             f"{QUICK_STIMULUS_SECONDS['mos']:g} s (MOS)"
             if args.quick
             else ""
         )
-        + (f", NMED-T EEG resampled to {nmedt_rate:g} Hz" if nmedt_rate else "")
-        + f", GAN {epochs} epochs ({warmup_epochs(epochs)} of warm-up), "
-        f"{max_folds or 'all'} folds per split ({n_jobs} in parallel), {elapsed / 60:.1f} min."
+        + (f", NMED-T EEG resampled to {rate:g} Hz" if rate else "")
+        + (f", audio at {args.audio_sfreq} Hz" if args.audio_sfreq else "")
+        + f", GAN {epochs} epochs ({gan_warmup_epochs(epochs)} of warm-up"
+        + (f", {args.decoder_steps} decoder steps" if args.decoder_steps else "")
+        + (f", {args.encoder_epochs} encoder epochs" if args.encoder_epochs else "")
+        + "), "
+        f"{settings['max_folds'] or 'all'} folds per split ({settings['n_jobs']} in parallel), "
+        f"{elapsed / 60:.1f} min. Intervals: subject bootstrap over the test trials."
     )
     if stopped is not None:
         header += f" Stopped early (time limit): {stopped} (split, model) runs finished."
-    table = markdown(summary)
+    table = markdown_table(quality_table(summary))
     print(header + "\n\n" + table)
     if not args.no_doc:
         marker = "quality" if args.device == "cpu" else f"quality-{args.device.split(':')[0]}"
-        write_doc(header + "\n\n" + table, marker=marker, path=args.doc)
+        write_block(args.doc, marker, header + "\n\n" + table)
     return 0
 
 

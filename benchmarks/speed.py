@@ -1,6 +1,7 @@
 """Speed and memory against the issue targets: one table per machine, merged across devices.
 
-Runs the measurements of the other scripts (imported, not copied) and records
+Runs the measurements of the other scripts (loaded by path with
+:func:`sibling`, not copied) and records
 each figure as one row of ``--csv`` keyed by (device, measurement):
 
 * ``gan``: :func:`gan_speed.measure_gan` -- ``EEG2MusicGAN`` training throughput
@@ -50,12 +51,37 @@ if __name__ == "__main__":
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[_var] = _threads
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))  # the sibling scripts, when run as ``python benchmarks/speed.py``
+import importlib.util  # noqa: E402
 
 import pandas as pd  # noqa: E402
-from _doc import DOC, device_label, machine_label, write_doc  # noqa: E402
+
+from sk_eeg2music.benchmarking import (  # noqa: E402
+    command_line,
+    device_label,
+    machine_label,
+    write_block,
+)
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def sibling(name):
+    """The benchmark script ``benchmarks/<name>.py`` as a module, loaded by its path.
+
+    The scripts are not a package; loading them by path (as ``bench_<name>``)
+    keeps their folder off ``sys.path``, where names such as ``linear`` or
+    ``preprocessing`` would shadow other modules.
+    """
+    module_name = f"bench_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, HERE / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[module_name]
+
 
 SECTIONS = ("gan", "linear", "preprocessing", "loading", "demo")
 COLUMNS = [
@@ -151,7 +177,7 @@ class Clock:
 
 
 def section_gan(rec, args):
-    from gan_speed import measure_gan
+    measure_gan = sibling("gan_speed").measure_gan
 
     for device in args.device:
         presets = ["cpu", "gpu"] if device.startswith("cuda") else ["cpu"]
@@ -257,7 +283,7 @@ def section_gan(rec, args):
 
 
 def section_linear(rec, args):
-    from linear import bench_alpha_path
+    bench_alpha_path = sibling("linear").bench_alpha_path
 
     clock = Clock()
     n_alphas = 17
@@ -290,7 +316,7 @@ def section_linear(rec, args):
 
 
 def section_preprocessing(rec, args):
-    from preprocessing import make_input, run_cases
+    make_input, run_cases = sibling("preprocessing").make_input, sibling("preprocessing").run_cases
 
     n_trials, n_channels, n_times = NMEDT_SHAPE
     if args.quick:
@@ -332,7 +358,7 @@ def section_preprocessing(rec, args):
 
 
 def section_loading(rec, args):
-    from loading import run_loading
+    run_loading = sibling("loading").run_loading
 
     scale = args.loading_scale if args.loading_scale else (0.1 if args.quick else 1.0)
     clock = Clock()
@@ -481,7 +507,7 @@ def write_outputs(rows, csv, doc):
     Path(csv).parent.mkdir(parents=True, exist_ok=True)
     merged.to_csv(csv, index=False)
     if doc is not None:
-        write_doc(markdown_table(merged), marker="speed", path=doc)
+        write_block(doc, "speed", markdown_table(merged))
     return merged
 
 
@@ -526,7 +552,7 @@ def main(argv=None):
         sections = args.only
     else:
         sections = [s for s in SECTIONS if not (args.quick and s == "demo")]
-    rec = Recorder("python benchmarks/speed.py " + " ".join(argv))
+    rec = Recorder(command_line("benchmarks/speed.py", argv))
     # ``timeout`` sends SIGTERM: stop like Ctrl-C and keep the rows measured so far.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

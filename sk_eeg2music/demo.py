@@ -42,6 +42,8 @@ TEST_REFERENCES = ("reduced-rank", "linear-mel", "beat-template", "time-shifted-
 
 
 def _interval(row, metric):
+    if not np.isfinite(row.get(metric, np.nan)):
+        return "—"
     lo, hi = row.get(f"{metric}_lo", np.nan), row.get(f"{metric}_hi", np.nan)
     if not np.isfinite(lo):
         return f"{row[metric]:.3f}"
@@ -63,7 +65,8 @@ def display_tables(summary):
     Returns
     -------
     scores : pandas.DataFrame
-        Per model and condition: feature r with its subject-bootstrap 95 %
+        Per model and condition: feature r and feature r beyond the beat
+        template (``feature_r_beat``), each with its subject-bootstrap 95 %
         interval, feature-level identification (with its chance) and
         match–mismatch, the same two on the waveforms, and the Fréchet mel
         distance beside the originals' floor.
@@ -79,6 +82,7 @@ def display_tables(summary):
                 "model": row["model"],
                 "condition": row["condition"],
                 "feature r [95% CI]": _interval(row, "feature_r"),
+                "beyond beat [95% CI]": _interval(row, "feature_r_beat"),
                 "feature id (chance)": f"{row.get('feature_id_acc', np.nan):.3f} "
                 f"({row.get('id_chance', np.nan):.3f})",
                 "feature mm": f"{row.get('feature_mm_acc', np.nan):.3f}",
@@ -188,6 +192,39 @@ def _report_items(data, predictions, per_stimulus=1):
     return items
 
 
+#: The report's note on the split and the columns (after the split's name).
+_SPLIT_NOTE = (
+    "every subject is tested once, by a pipeline (filter, scaler, "
+    "alignment, model) refitted on the other subjects only; each test subject is "
+    "aligned with its own EEG. The held-out subjects heard the same music as the "
+    "training subjects (cross-subject, not unseen music). feature_*: the decoded "
+    "log-mel at the EEG frame rate, before synthesis (chance: r 0, match-mismatch "
+    "0.5, identification id_chance); mel_r and mm_acc: the same on the waveforms, "
+    "trial edges trimmed. mm: is the reconstruction closer to its own segment than "
+    "to another segment of the same stimulus (>= 1 s away)? Intervals [lo, hi]: "
+    "95 % bootstrap over subjects. fmd: Fréchet mel distance (realism, not "
+    "fidelity; fmd_floor: two halves of the originals). The beat template and the "
+    "mean spectrum use no EEG; the time-shifted null is the GAN trained on its "
+    "music at a wrong time (the shuffled null, if run, on the wrong music). The "
+    "GAN's notes come from its decoder, pre-trained on the training music, and a "
+    "retrieval prior (prior_weight): realistic notes are not correct notes, so read "
+    "its spectrograms beside its identification and match-mismatch against chance "
+    "and the nulls."
+)
+
+
+def _demo_cv(n_folds, n_subjects, n_jobs):
+    """Subject-grouped CV splitter, its description, and the number of parallel jobs."""
+    if n_folds is None:
+        cv, split, n_run = LeaveOneGroupOut(), "leave-one-subject-out", n_subjects
+    else:
+        cv, split = GroupKFold(n_splits=n_folds), f"GroupKFold({n_folds}) over subjects"
+        n_run = n_folds
+    if n_jobs is None:
+        n_jobs = max(1, min(n_run, os.cpu_count() or 1))
+    return cv, split, n_jobs
+
+
 def run_demo(
     out,
     kind="mos",
@@ -278,14 +315,7 @@ def run_demo(
         random_state=seed,
     )
     _log(f"  {data} in {time.perf_counter() - t0:.1f} s")
-    if n_folds is None:
-        cv, split = LeaveOneGroupOut(), "leave-one-subject-out"
-        n_run = n_subjects
-    else:
-        cv, split = GroupKFold(n_splits=n_folds), f"GroupKFold({n_folds}) over subjects"
-        n_run = n_folds
-    if n_jobs is None:
-        n_jobs = max(1, min(n_run, os.cpu_count() or 1))
+    cv, split, n_jobs = _demo_cv(n_folds, n_subjects, n_jobs)
     gan_params = {} if preset is None else {"preset": preset}
     with tempfile.TemporaryDirectory(prefix="sk_eeg2music-demo-") as cache:
         evaluation = evaluate_models(
@@ -306,24 +336,7 @@ def run_demo(
         table,
         sfreq=data.audio_sfreq,
         title=f"EEG-to-music reconstruction: simulated {kind.upper()}",
-        split_description=(
-            f"{split}: every subject is tested once, by a pipeline (filter, scaler, "
-            "alignment, model) refitted on the other subjects only; each test subject is "
-            "aligned with its own EEG. The held-out subjects heard the same music as the "
-            "training subjects (cross-subject, not unseen music). feature_*: the decoded "
-            "log-mel at the EEG frame rate, before synthesis (chance: r 0, match-mismatch "
-            "0.5, identification id_chance); mel_r and mm_acc: the same on the waveforms, "
-            "trial edges trimmed. mm: is the reconstruction closer to its own segment than "
-            "to another segment of the same stimulus (>= 1 s away)? Intervals [lo, hi]: "
-            "95 % bootstrap over subjects. fmd: Fréchet mel distance (realism, not "
-            "fidelity; fmd_floor: two halves of the originals). The beat template and the "
-            "mean spectrum use no EEG; the time-shifted null is the GAN trained on its "
-            "music at a wrong time (the shuffled null, if run, on the wrong music). The "
-            "GAN's notes come from its decoder, pre-trained on the training music, and a "
-            "retrieval prior (prior_weight): realistic notes are not correct notes, so read "
-            "its spectrograms beside its identification and match-mismatch against chance "
-            "and the nulls."
-        ),
+        split_description=f"{split}: {_SPLIT_NOTE}",
         meta={
             "data": repr(data),
             "EEG SNR (dB)": "calibrated default" if snr_db is None else f"{snr_db:g}",

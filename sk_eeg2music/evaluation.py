@@ -8,6 +8,8 @@ every test trial at two levels:
 * **features** (``feature_*``): the decoded log-mel at the EEG frame rate,
   before any synthesis (:func:`~sk_eeg2music.pipelines.predict_features`),
   against the true one (:func:`~sk_eeg2music.metrics.feature_target`);
+  ``feature_r_beat`` is the partial r beyond the beat template of the training
+  fold (what a prediction decodes that the beat grid alone does not give);
 * **waveforms**: spectral metrics with the trial edges trimmed, match–mismatch
   against other segments of the same stimulus, identification, and the
   Fréchet mel distance (realism) beside its floor.
@@ -43,7 +45,9 @@ from . import metrics
 from ._routing import consumed, requests_groups
 from .metrics import song_identification_accuracy  # defined in metrics; importable here too
 from .models._features import predict_features
+from .models.baseline import mean_log_mel
 from .stats import holm, paired_permutation, paired_wilcoxon, subject_bootstrap, t_interval
+from .utils._validation import check_rate_ratio
 
 #: Metrics reported for every fold (name → function of (y_true, y_pred, sfreq)).
 FOLD_METRICS = {
@@ -194,7 +198,7 @@ def _limit_threads(n_threads):
                 torch.set_num_threads(before)
 
 
-def score_trials(y_true, y_pred, audio_sfreq, *, stimulus, segment, features=None):
+def score_trials(y_true, y_pred, audio_sfreq, *, stimulus, segment, features=None, reference=None):
     """Per-trial scores of one test set, at the waveform and (given features) feature level.
 
     Parameters
@@ -210,6 +214,10 @@ def score_trials(y_true, y_pred, audio_sfreq, *, stimulus, segment, features=Non
     features : ndarray, shape (n_trials, n_mels, n_frames) | None, default=None
         Decoded log-mel at the EEG frame rate; adds the ``feature_*`` scores
         (left out for single-band features such as an envelope).
+    reference : ndarray, shape (n_mels, n_frames) | None, default=None
+        An EEG-free prediction of the features, fitted on the training trials
+        only: the beat template (:func:`beat_reference`). With ``features``,
+        adds ``feature_r_beat``.
 
     Returns
     -------
@@ -217,7 +225,11 @@ def score_trials(y_true, y_pred, audio_sfreq, *, stimulus, segment, features=Non
         ``mel_r``, ``envelope_r`` (chance 0), ``mm_acc`` (match–mismatch,
         chance 0.5; NaN for a trial without an imposter ≥ 1 s away), ``id_acc``
         (hit among the distinct test segments, chance ``1 / n_segments``) and,
-        with features, ``feature_r``, ``feature_id_acc``, ``feature_mm_acc``.
+        with features, ``feature_r``, ``feature_id_acc``, ``feature_mm_acc``
+        and, with a reference, ``feature_r_beat`` (feature r beyond the
+        reference: the partial correlation of
+        :func:`~sk_eeg2music.metrics.feature_correlation_per_trial`, chance 0;
+        the beat template itself scores 0).
 
     Examples
     --------
@@ -249,6 +261,10 @@ def score_trials(y_true, y_pred, audio_sfreq, *, stimulus, segment, features=Non
             y_true[first], audio_sfreq, frame_rate, n_mels=features.shape[1]
         )[inverse]
         out["feature_r"] = metrics.feature_correlation_per_trial(F_true, features)
+        if reference is not None:
+            out["feature_r_beat"] = metrics.feature_correlation_per_trial(
+                F_true, features, reference=reference
+            )
         out["feature_mm_acc"] = metrics.match_mismatch_accuracy_per_trial(
             F_true, features, frame_rate, **mm
         )
@@ -257,6 +273,55 @@ def score_trials(y_true, y_pred, audio_sfreq, *, stimulus, segment, features=Non
                 F_true, features
             )
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
+
+
+def beat_reference(y, audio_sfreq, stimulus, segment, n_mels, n_frames, index=None):
+    """The beat template of training trials at a model's feature rate: the no-EEG reference.
+
+    The mean log-mel time course of the trials, aligned at the segment start
+    (:func:`~sk_eeg2music.models.baseline.mean_log_mel`, what
+    :class:`~sk_eeg2music.BeatTemplateBaseline` predicts), computed once per
+    distinct (stimulus, segment) and weighted by its number of trials. Give
+    the *training* trials only: the template then holds nothing of the test
+    music but what every segment shares.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n_trials, n_audio)
+        Waveforms (only the rows of ``index`` are read).
+    audio_sfreq : float
+        Audio rate (Hz).
+    stimulus, segment : ndarray, shape (n_trials,)
+        Stimulus and segment of each trial (trials of one segment share its audio).
+    n_mels : int
+        Bands of the model's features.
+    n_frames : int
+        Frames of the model's features; ``n_audio / n_frames`` must be an integer.
+    index : ndarray of int, shape (n_train,) | None, default=None
+        The training trials; ``None``: every trial. Only one row per distinct
+        segment is read, so ``y`` is never copied whole.
+
+    Returns
+    -------
+    reference : ndarray, shape (n_mels, n_frames), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.evaluation import beat_reference
+    >>> y = np.random.default_rng(0).standard_normal((4, 16000)).astype(np.float32)
+    >>> beat_reference(y, 8000, np.array(["a"] * 4), np.arange(4), n_mels=16, n_frames=128).shape
+    (16, 128)
+    """
+    hop = check_rate_ratio(audio_sfreq, audio_sfreq * n_frames / np.shape(y)[1])
+    index = np.arange(len(y)) if index is None else np.asarray(index)
+    _, first, counts = np.unique(
+        segment_keys(np.asarray(stimulus)[index], np.asarray(segment)[index]),
+        return_index=True,
+        return_counts=True,
+    )
+    rows = np.asarray(y)[index[first]]
+    return mean_log_mel(rows, audio_sfreq, hop, n_mels, sample_weight=counts)
 
 
 def segment_keys(stimulus, segment):
@@ -345,6 +410,11 @@ def _scored_fold(estimator, data, train, test, n_threads=None, features=True):
     with _limit_threads(n_threads):
         _, y_pred, feats = _fit_predict_routed(estimator, data.X, y, meta, train, test, features)
         elapsed = time.perf_counter() - t0
+        reference = None
+        if feats is not None and feats.shape[1] > 1:  # from the training fold's audio only
+            reference = beat_reference(
+                y, data.audio_sfreq, data.stimulus, data.segment, *feats.shape[1:], index=train
+            )
         condition, stimulus, segment = data.condition[test], data.stimulus[test], data.segment[test]
         y_test = y[test]
         scores = []
@@ -357,6 +427,7 @@ def _scored_fold(estimator, data, train, test, n_threads=None, features=True):
                 stimulus=stimulus[sel],
                 segment=segment[sel],
                 features=None if feats is None else feats[sel],
+                reference=reference,
             )
             fold = _fold_scores(y_test[sel], y_pred[sel], data.audio_sfreq, stimulus[sel], trial)
             scores.append((str(cond), fold, trial))
@@ -512,6 +583,7 @@ def cross_validate_reconstruction(
 #: for match–mismatch, ``id_chance`` for identification).
 TRIAL_METRICS = (
     "feature_r",
+    "feature_r_beat",
     "feature_id_acc",
     "feature_mm_acc",
     "mel_r",
@@ -603,7 +675,14 @@ REFERENCE_MODELS = (
 )
 
 #: Metrics compared in paired tests (headline scores at both levels).
-COMPARED_METRICS = ("feature_r", "feature_id_acc", "feature_mm_acc", "mel_r", "mm_acc")
+COMPARED_METRICS = (
+    "feature_r",
+    "feature_r_beat",
+    "feature_id_acc",
+    "feature_mm_acc",
+    "mel_r",
+    "mm_acc",
+)
 #: Hit rates (0, 1 or a tie credit per trial): compared by a sign-flip
 #: permutation test of the mean, not by ranks (see :mod:`sk_eeg2music.stats`).
 RATE_METRICS = ("feature_id_acc", "feature_mm_acc", "id_acc", "mm_acc")

@@ -646,14 +646,7 @@ class _Decoder:
                 raise _malformed(where, f"is the float {x!r}")
             return float(x)
         if tag == "$np":
-            inner = self.value(x, where, {"$float"})
-            if inner is None:
-                raise _malformed(where, "is an empty numpy scalar")
-            dtype = _numpy_dtype(v["dtype"], where)
-            try:
-                return np.array(inner, dtype=dtype)[()]
-            except (TypeError, ValueError, OverflowError) as exc:
-                raise _malformed(where, f"is not a {v['dtype']} scalar ({exc})") from None
+            return self._numpy_scalar(x, v["dtype"], where)
         if tag == "$array":
             return self._array(x, where).copy()
         if tag == "$tensor":
@@ -669,12 +662,7 @@ class _Decoder:
             out[:] = items
             return self._reshape(out, v["shape"], where)
         if tag == "$device":
-            import torch
-
-            try:
-                return torch.device(_expect(x, str, where, "a device string"))
-            except (RuntimeError, TypeError):
-                raise _malformed(where, f"is the unknown device {x!r}") from None
+            return self._device(x, where)
         if tag == "$dtype":
             return _numpy_dtype(x, where)
         if tag in ("$list", "$tuple"):
@@ -687,17 +675,7 @@ class _Decoder:
             _expect(x, dict, where, "a JSON object")
             return {k: self.value(item, f"{where}[{k!r}]", tags) for k, item in x.items()}
         if tag == "$items":
-            out = {}
-            for pair in _expect(x, list, where, "a list of pairs"):
-                if not isinstance(pair, list) or len(pair) != 2:
-                    raise _malformed(where, "must hold [key, value] pairs")
-                key = self.value(pair[0], where, {"$float", "$np", "$tuple"})
-                try:
-                    hash(key)
-                except TypeError:
-                    raise _malformed(where, "has a key that is not hashable") from None
-                out[key] = self.value(pair[1], f"{where}[{key!r}]", tags)
-            return out
+            return self._items(x, where, tags)
         if tag == "$ref":
             return _allowed_class(x, "class", where)
         if tag == "$estimator":
@@ -707,6 +685,39 @@ class _Decoder:
         cls = _allowed_class(x["class"], "object", where)
         kwargs = self._kwargs(x["params"], where)
         return _build(lambda: cls(**kwargs), where)
+
+    def _numpy_scalar(self, x, dtype_name, where):
+        inner = self.value(x, where, {"$float"})
+        if inner is None:
+            raise _malformed(where, "is an empty numpy scalar")
+        dtype = _numpy_dtype(dtype_name, where)
+        try:
+            return np.array(inner, dtype=dtype)[()]
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise _malformed(where, f"is not a {dtype_name} scalar ({exc})") from None
+
+    def _items(self, x, where, tags):
+        """A dict with non-string keys, from its ``[key, value]`` pairs."""
+        out = {}
+        for pair in _expect(x, list, where, "a list of pairs"):
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise _malformed(where, "must hold [key, value] pairs")
+            key = self.value(pair[0], where, {"$float", "$np", "$tuple"})
+            try:
+                hash(key)
+            except TypeError:
+                raise _malformed(where, "has a key that is not hashable") from None
+            out[key] = self.value(pair[1], f"{where}[{key!r}]", tags)
+        return out
+
+    @staticmethod
+    def _device(x, where):
+        import torch
+
+        try:
+            return torch.device(_expect(x, str, where, "a device string"))
+        except (RuntimeError, TypeError):
+            raise _malformed(where, f"is the unknown device {x!r}") from None
 
     def _tensor(self, key, dtype, where):
         import torch

@@ -114,6 +114,33 @@ def subject_bootstrap(values, subjects, *, n_boot=2000, confidence=0.95, random_
     return float(means.mean()), float(low), float(high)
 
 
+def _paired_differences(a, b):
+    """Differences ``a - b`` of the pairs without NaN, and the p-value when they decide it.
+
+    Parameters
+    ----------
+    a, b : array-like, shape (n_trials,)
+
+    Returns
+    -------
+    diff : ndarray, shape (n_pairs,)
+    p : float | None
+        NaN with fewer than two pairs, 1.0 when every difference is zero
+        (nothing to test), else ``None``: a test must decide.
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired scores need one shape, got {a.shape} and {b.shape}.")
+    keep = np.isfinite(a) & np.isfinite(b)
+    diff = a[keep] - b[keep]
+    if diff.size < 2:
+        return diff, float("nan")
+    if not np.any(diff):
+        return diff, 1.0
+    return diff, None
+
+
 def paired_wilcoxon(a, b, alternative="greater"):
     """Wilcoxon signed-rank test of paired per-trial scores ``a`` against ``b``.
 
@@ -140,16 +167,9 @@ def paired_wilcoxon(a, b, alternative="greater"):
     >>> paired_wilcoxon(b + 1.0, b) < 1e-6, paired_wilcoxon(b, b)
     (True, 1.0)
     """
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    if a.shape != b.shape:
-        raise ValueError(f"paired scores need one shape, got {a.shape} and {b.shape}.")
-    keep = np.isfinite(a) & np.isfinite(b)
-    diff = a[keep] - b[keep]
-    if diff.size < 2:
-        return float("nan")
-    if not np.any(diff):
-        return 1.0
+    diff, p = _paired_differences(a, b)
+    if p is not None:
+        return p
     return float(scipy.stats.wilcoxon(diff, alternative=alternative).pvalue)
 
 
@@ -189,16 +209,9 @@ def paired_permutation(
     >>> paired_permutation(np.ones(32), hits) < 0.001
     True
     """
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    if a.shape != b.shape:
-        raise ValueError(f"paired scores need one shape, got {a.shape} and {b.shape}.")
-    keep = np.isfinite(a) & np.isfinite(b)
-    diff = a[keep] - b[keep]
-    if diff.size < 2:
-        return float("nan")
-    if not np.any(diff):
-        return 1.0
+    diff, p = _paired_differences(a, b)
+    if p is not None:
+        return p
     sign = {"greater": 1.0, "less": -1.0, "two-sided": None}[alternative]
     observed = diff.mean()
     rng = np.random.default_rng(random_state)

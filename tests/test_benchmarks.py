@@ -1,10 +1,14 @@
-"""The bookkeeping of the benchmark scripts: CSV merging by device, the markdown
-block, and the splits of ``benchmarks/quality.py``.
+"""The benchmark scripts' own logic: CSV merging by device (speed), splits and
+tables (quality), registry names (encoder_lr, nmedt_rate), score tables and the
+smallest end-to-end run (comparison).
 
-Pure functions only: no measurement runs here.
+The scripts are not a package: :func:`script` loads one by its path, so their
+folder never goes on ``sys.path`` (its module names, ``linear``,
+``preprocessing``, ..., would shadow others). The helpers they share are
+tested in ``tests/test_benchmarking.py``.
 """
 
-import sys
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +16,37 @@ import pandas as pd
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-_saved_path = list(sys.path)
-sys.path.insert(0, str(BENCH))
-import quality  # noqa: E402
-import speed  # noqa: E402
-from _doc import replace_block, write_doc  # noqa: E402
 
-# The scripts' folder off the path again: its module names (linear, preprocessing,
-# ...) must not shadow anything for the other tests.
-sys.path[:] = _saved_path
+
+@pytest.fixture(scope="module")
+def script():
+    """``script(name)`` -> the module of ``benchmarks/<name>.py``, loaded once by path."""
+    loaded = {}
+
+    def load(name):
+        if name not in loaded:
+            spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            loaded[name] = module
+        return loaded[name]
+
+    return load
+
+
+@pytest.fixture(scope="module")
+def speed(script):
+    return script("speed")
+
+
+@pytest.fixture(scope="module")
+def quality(script):
+    return script("quality")
+
+
+@pytest.fixture(scope="module")
+def comparison(script):
+    return script("comparison")
 
 
 def row(device, measurement, value, section="gan", **extra):
@@ -31,7 +57,7 @@ def row(device, measurement, value, section="gan", **extra):
         value=value,
         unit="audio-s/s",
         target="≥ 20",
-        status=speed.check(value, ">=", 20.0),
+        status="met" if value >= 20.0 else "missed",  # what speed.check gives
         notes="",
         wall_s=1.0,
         cpu_s=2.0,
@@ -47,7 +73,7 @@ def row(device, measurement, value, section="gan", **extra):
 CPU, GPU = "CPU 2 threads (Xeon)", "CUDA NVIDIA H100"
 
 
-def test_merge_keeps_other_device_and_replaces_same_key():
+def test_merge_keeps_other_device_and_replaces_same_key(speed):
     old = pd.DataFrame(
         [row(CPU, "train", 10.0), row(GPU, "train", 900.0), row(CPU, "demo", 100.0, "demo")]
     )
@@ -67,14 +93,14 @@ def test_merge_keeps_other_device_and_replaces_same_key():
     assert list(merged.columns) == speed.COLUMNS
 
 
-def test_merge_with_nothing_before_and_nothing_new():
+def test_merge_with_nothing_before_and_nothing_new(speed):
     new = pd.DataFrame([row(GPU, "train", 900.0)])
     assert speed.merge_rows(None, new)["value"].tolist() == [900.0]
     assert speed.merge_rows(new, None)["value"].tolist() == [900.0]
     assert speed.merge_rows(None, None).empty
 
 
-def test_check_operators():
+def test_check_operators(speed):
     assert speed.check(20.0, ">=", 20.0) == "met"
     assert speed.check(19.9, ">=", 20.0) == "missed"
     assert speed.check(1.3, "<=", 1.3) == "met"
@@ -83,7 +109,7 @@ def test_check_operators():
         speed.check(1.0, "==", 1.0)
 
 
-def test_markdown_table_one_table_per_run_every_row_once():
+def test_markdown_table_one_table_per_run_every_row_once(speed):
     rows = speed.merge_rows(
         None,
         pd.DataFrame(
@@ -106,20 +132,7 @@ def test_markdown_table_one_table_per_run_every_row_once():
     assert table.index(f"**{CPU}**") < table.index(f"**{GPU}**")
 
 
-def test_replace_block_keeps_surroundings():
-    doc = "# T\n\nbefore\n<!-- speed -->\nold table\n<!-- /speed -->\nafter\n"
-    out = replace_block(doc, "speed", "new table")
-    assert out == "# T\n\nbefore\n<!-- speed -->\nnew table\n<!-- /speed -->\nafter\n"
-    # Another marker block is left alone; a missing one is appended.
-    both = replace_block(out, "quality", "q")
-    assert both.startswith(out.rstrip()) and both.endswith(
-        "<!-- quality -->\nq\n<!-- /quality -->\n"
-    )
-    assert replace_block(both, "speed", "x").count("<!-- speed -->") == 1
-    assert "<!-- quality -->\nq\n" in replace_block(both, "speed", "x")
-
-
-def test_write_outputs_round_trip_keeps_gpu_rows(tmp_path):
+def test_write_outputs_round_trip_keeps_gpu_rows(speed, tmp_path):
     csv, doc = tmp_path / "speed.csv", tmp_path / "benchmarks.md"
     doc.write_text("# Benchmarks\n\nintro\n\n<!-- speed -->\nstale\n<!-- /speed -->\n\nend\n")
     speed.write_outputs(pd.DataFrame([row(GPU, "train", 900.0)]), csv, doc)
@@ -138,13 +151,7 @@ def test_write_outputs_round_trip_keeps_gpu_rows(tmp_path):
     assert got[GPU] == 950.0 and got[CPU] == 25.0
 
 
-def test_write_doc_creates_missing_file(tmp_path):
-    path = tmp_path / "new.md"
-    write_doc("t", marker="speed", path=path)
-    assert path.read_text().strip() == "<!-- speed -->\nt\n<!-- /speed -->"
-
-
-def test_recorder_flags_rows_measured_on_an_oversubscribed_machine(monkeypatch):
+def test_recorder_flags_rows_measured_on_an_oversubscribed_machine(speed, monkeypatch):
     monkeypatch.setattr(speed.os, "cpu_count", lambda: 2)
     rec = speed.Recorder("python benchmarks/speed.py")
     target = (">=", 20.0, "≥ 20")
@@ -156,8 +163,22 @@ def test_recorder_flags_rows_measured_on_an_oversubscribed_machine(monkeypatch):
     assert set(speed.COLUMNS) <= set(busy)
 
 
+def test_speed_loads_sibling_scripts_by_path_without_touching_sys_path(speed):
+    import sys
+
+    path = list(sys.path)
+    linear = speed.sibling("linear")
+    assert callable(linear.bench_alpha_path)
+    assert speed.sibling("linear") is linear  # loaded once
+    assert linear.__name__ == "bench_linear" and "linear" not in sys.modules
+    assert sys.path == path
+
+
+# ---------------------------------------------------------------- quality
+
+
 @pytest.mark.parametrize("n_subjects, k", [(4, 2), (5, 2), (8, 4), (9, 4), (10, 5), (20, 5)])
-def test_group_k_holds_out_at_least_two_subjects(n_subjects, k):
+def test_group_k_holds_out_at_least_two_subjects(quality, n_subjects, k):
     assert quality.group_k(n_subjects) == k
     groups = np.repeat(np.arange(n_subjects), 3)
     folds = list(quality.splits(n_subjects, 0)[f"gkf{k}"].split(groups, None, groups))
@@ -167,53 +188,121 @@ def test_group_k_holds_out_at_least_two_subjects(n_subjects, k):
         assert not set(groups[train]) & set(groups[test])
 
 
-def test_group_k_rejects_too_few_subjects():
+def test_group_k_rejects_too_few_subjects(quality):
     with pytest.raises(ValueError, match="at least 4 subjects"):
         quality.group_k(3)
     assert not any(name.startswith("gkf") for name in quality.splits(3, 0))
 
 
-def test_within_subject_split_is_time_disjoint_inside_one_subject():
-    groups = np.repeat(["s1", "s2"], 6)
-    segment = np.array([f"song{i % 2}/{i // 2}" for i in range(6)] * 2)
-    folds = list(quality.WithinSubjectTimeSplit(n_splits=2).split(None, None, groups, segment))
-    assert len(folds) == 4
-    seg_idx = np.array([int(s.rsplit("/", 1)[-1]) for s in segment])
-    for train, test in folds:
-        assert len(set(groups[train]) | set(groups[test])) == 1
-        assert not set(seg_idx[train]) & set(seg_idx[test])
-        assert len(train) + len(test) == 6
+def test_quality_models_are_registry_names_and_cuda_uses_the_gpu_preset(quality):
+    from sk_eeg2music.pipelines import MODELS
+
+    assert set(quality.DEFAULT_MODELS) <= set(MODELS)
+    assert quality.gan_params("cpu") == {"device": "cpu"}
+    assert quality.gan_params("cuda:0") == {"device": "cuda:0", "preset": "gpu"}
+    assert quality.gan_params("cpu", 3) == {"device": "cpu", "decoder_steps": 3}
+    args = quality.parse_args(["--models", "gan", "beat-template"])
+    assert args.models == ["gan", "beat-template"]
+    with pytest.raises(SystemExit):  # the old display names are gone
+        quality.parse_args(["--models", "Linear (mel)"])
 
 
-def test_quality_models_share_one_front_end():
-    pre = {"resample": 64.0}
-    built = {name: factory() for name, factory in quality.models(125.0, 4, "cpu", 0, pre).items()}
-    rates = {
-        name: [step.new_sfreq for _, step in est.steps if hasattr(step, "new_sfreq")]
-        for name, est in built.items()
-        if hasattr(est, "steps")
-    }
-    assert set(rates) == {"GAN", "GAN, lambda_adv=0", "Linear (mel)", "Linear (envelope)"}
-    assert all(r == [64.0] for r in rates.values())
-    assert [s.new_sfreq for _, s in built["ShuffledPairs(GAN)"].estimator.steps[1:2]] == [64.0]
-    assert all(est.steps[-1][1].sfreq == 64.0 for est in built.values() if hasattr(est, "steps"))
-    # The mean-spectrum predictor ignores the EEG and gets it unprocessed, at the recorded rate.
-    assert built["Mean spectrum"].sfreq == 125.0
-    gan = built["GAN"][-1]
-    assert gan.warmup_epochs == quality.warmup_epochs(4) < gan.max_epochs
+def test_quality_table_formats_intervals_and_missing_metrics(quality):
+    summary = pd.DataFrame(
+        {
+            "data": ["simulated mos"] * 2,
+            "split": ["loso", "loso"],
+            "condition": ["listening", "imagery"],
+            "model": ["gan", "beat-template"],
+            "n_folds": [4, 4],
+            "feature_r": [0.1234, np.nan],
+            "feature_r_lo": [0.05, np.nan],
+            "feature_r_hi": [0.2, np.nan],
+            "feature_r_beat": [0.05, np.nan],
+            "feature_id_acc": [0.25, 0.125],
+            "id_chance": [0.125, 0.125],
+            "mel_r": [0.3, 0.2],
+            "mel_r_lo": [0.1, 0.15],
+            "mel_r_hi": [0.5, 0.25],
+            "mm_acc": [0.6, 0.5],
+            "song_acc": [0.5, 0.25],
+            "song_chance": [0.25, 0.25],
+        }
+    )
+    table = quality.quality_table(summary)
+    assert list(table.columns) == quality.TABLE_COLUMNS
+    first, second = table.to_dict("records")
+    assert first["feature r [95% CI]"] == "0.123 [0.050, 0.200]"
+    assert first["feature id (chance)"] == "0.250 (0.125)"
+    assert first["feature r beyond beat"] == "0.050" and second["feature r beyond beat"] == "–"
+    assert first["folds"] == 4
+    assert second["feature r [95% CI]"] == "–"
+    assert second["mel r [95% CI]"] == "0.200 [0.150, 0.250]"
 
 
-def _load_comparison():
-    import importlib.util
+@pytest.mark.slow  # ~10 s on 2 shared cores: simulation and scoring at 8 kHz
+def test_quality_main_smallest_run_writes_csv_and_its_own_block(quality, tmp_path):
+    csv, doc = tmp_path / "quality.csv", tmp_path / "benchmarks.md"
+    doc.write_text("# B\n\n<!-- quality-cuda -->\ngpu rows\n<!-- /quality-cuda -->\n")
+    argv = [
+        "--quick", "--kinds", "mos", "--splits", "loso", "within", "--n-subjects", "2",
+        "--models", "beat-template", "mean-spectrum", "--n-jobs", "1", "--n-iter", "2",
+        "--max-folds", "1", "--audio-sfreq", "8000", "--csv", str(csv), "--doc", str(doc),
+    ]  # fmt: skip
+    assert quality.main(argv) == 0
+    folds = pd.read_csv(csv)
+    assert set(folds["split"]) == {"loso", "within"}
+    assert set(folds["model"]) == {"beat-template", "mean-spectrum"}
+    assert folds["device"].str.startswith("CPU").all()
+    assert folds.groupby(["split", "model", "condition"]).size().eq(1).all()  # --max-folds 1
+    text = doc.read_text()
+    assert "<!-- quality-cuda -->\ngpu rows\n<!-- /quality-cuda -->" in text  # kept
+    block = text.split("<!-- quality -->")[1].split("<!-- /quality -->")[0]
+    assert "`python benchmarks/quality.py --quick --kinds mos" in block
+    assert "| data | split | condition | model | folds |" in block
+    # Two splits x two models x two conditions.
+    assert block.count("| simulated mos |") == 8
 
-    spec = importlib.util.spec_from_file_location("comparison", BENCH / "comparison.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+
+# ---------------------------------------------------------------- encoder_lr, nmedt_rate
 
 
-def test_comparison_main_smallest_run_writes_table_csvs_and_doc_block(tmp_path):
-    comparison = _load_comparison()
+def test_encoder_lr_models_set_lr_encoder_on_every_gan(script):
+    encoder_lr = script("encoder_lr")
+    models = encoder_lr.models(64.0, epochs=3, seed=0, gan_params={"decoder_steps": 1})
+    assert list(models) == [
+        "gan, lr_encoder=3e-3 (default)",
+        "shuffled-gan, lr_encoder=3e-3 (default)",
+        "gan, lr_encoder=None",
+        "shuffled-gan, lr_encoder=None",
+        "linear-mel",
+    ]
+    for name, est in models.items():
+        if name == "linear-mel":
+            continue
+        gan = (est.estimator if name.startswith("shuffled") else est)[-1]
+        assert gan.lr_encoder == encoder_lr.SETTINGS[name.split(", ", 1)[1]]
+        assert gan.decoder_steps == 1 and gan.max_epochs == 3
+
+
+def test_nmedt_rate_models_resample_in_the_front_end(script):
+    from sk_eeg2music.pipelines import front_end_sfreq
+
+    nmedt_rate = script("nmedt_rate")
+    models = nmedt_rate.rate_models(125.0, [125.0, 64.0], ["linear-envelope"])
+    assert list(models) == ["linear-envelope @ 125 Hz", "linear-envelope @ 64 Hz"]
+    assert [m[-1].sfreq for m in models.values()] == [125.0, 64.0]
+    assert front_end_sfreq(125.0, {"resample": 64.0}) == 64.0
+    summary = pd.DataFrame({"model": ["a"], "n_folds": [2], "mel_r": [0.1], "fit_seconds": [12.6]})
+    table = nmedt_rate.rate_table(summary)
+    assert list(table.columns) == list(nmedt_rate.COLUMNS.values())
+    assert table.iloc[0].tolist() == ["a", 2, "–", "0.100", "–", "–", "–", "13"]
+
+
+# ---------------------------------------------------------------- comparison
+
+
+def test_comparison_main_smallest_run_writes_table_csvs_and_doc_block(comparison, tmp_path):
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# Benchmarks\n\nkept\n")
     argv = [
@@ -235,11 +324,65 @@ def test_comparison_main_smallest_run_writes_table_csvs_and_doc_block(tmp_path):
     assert (tmp_path / "comparison_mos_comparisons.csv").exists()
     text = doc.read_text()
     assert text.startswith("# Benchmarks\n\nkept\n")
-    assert "<!-- comparison-mos -->" in text and "| model | condition |" in text
+    block = text.split("<!-- comparison-mos -->")[1]
+    # Two tables (feature level, waveform level) and the p-values.
+    assert "| model | condition | seeds | feature r [95% CI] |" in block
+    assert "| model | condition | mel r | mm |" in block
+    assert "Against `beat-template`:\n\n| model | condition | feature_r |" in block
 
 
-def test_comparison_split_labels():
-    comparison = _load_comparison()
+def _summary_row(**extra):
+    base = dict(
+        model="gan", condition="listening", n_seeds=1, feature_r=0.2, feature_r_lo=0.1,
+        feature_r_hi=0.3, feature_id_acc=0.5, id_chance=0.125, feature_mm_acc=0.7,
+        mel_r=0.05, mm_acc=0.6, song_acc=0.5, song_chance=0.25, fmd=10.0, fmd_floor=5.0,
+    )  # fmt: skip
+    return {**base, **extra}
+
+
+def test_comparison_score_table_feature_r_beyond_beat(comparison):
+    without = comparison.score_table(pd.DataFrame([_summary_row()]))
+    assert without.loc[0, "feature r beyond beat [95% CI]"] == "–"
+    assert without.loc[0, "feature r [95% CI]"] == "0.200 [0.100, 0.300]"
+    beat = dict(feature_r_beat=0.08, feature_r_beat_lo=0.01, feature_r_beat_hi=0.15)
+    with_beat = comparison.score_table(pd.DataFrame([_summary_row(**beat)]))
+    assert with_beat.loc[0, "feature r beyond beat [95% CI]"] == "0.080 [0.010, 0.150]"
+    # Several seeds: mean ± sd.
+    seeds = comparison.score_table(
+        pd.DataFrame([_summary_row(n_seeds=3, feature_r_beat_sd=0.02, **beat)])
+    )
+    assert seeds.loc[0, "feature r beyond beat [95% CI]"] == "0.080 ± 0.020 [0.010, 0.150]"
+    # Each of the doc's two tables is a subset of the score table's columns.
+    assert set(comparison.FEATURE_COLUMNS) | set(comparison.WAVEFORM_COLUMNS) == set(
+        comparison.TABLE_COLUMNS
+    )
+
+
+def test_comparison_p_table_shows_feature_r_beat_only_when_present(comparison):
+    row = _summary_row(**{"p_feature_r_vs_beat-template": 0.0004})
+    assert list(comparison.p_table(pd.DataFrame([row])).columns) == [
+        "model",
+        "condition",
+        "feature_r vs beat-template",
+    ]
+    row["p_feature_r_beat_vs_beat-template"] = 0.03
+    table = comparison.p_table(pd.DataFrame([row]))
+    assert table.loc[0, "feature_r vs beat-template"] == "<0.001"
+    assert table.loc[0, "feature_r_beat vs beat-template"] == "0.030"
+    # The doc shows one narrow table per reference present.
+    row["p_mm_acc_vs_reduced-rank"] = 0.5
+    tables = comparison.p_tables_by_reference(comparison.p_table(pd.DataFrame([row])))
+    assert list(tables) == ["reduced-rank", "beat-template"]
+    assert list(tables["reduced-rank"].columns) == ["model", "condition", "mm"]
+    assert list(tables["beat-template"].columns) == [
+        "model",
+        "condition",
+        "feature_r",
+        "feature_r_beat",
+    ]
+
+
+def test_comparison_split_labels(comparison):
     assert comparison.make_split("gkf4").get_n_splits() == 4
     assert type(comparison.make_split("loso")).__name__ == "LeaveOneGroupOut"
     with pytest.raises(ValueError, match="split"):

@@ -6,8 +6,19 @@ import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
-from sk_eeg2music import MeanSpectrumBaseline, SubjectTimeSplit, make_simulated
+from sk_eeg2music import (
+    BeatTemplateBaseline,
+    MeanSpectrumBaseline,
+    SubjectTimeSplit,
+    evaluation,
+    make_simulated,
+    metrics,
+)
 from sk_eeg2music.evaluation import (
+    COMPARED_METRICS,
+    RATE_METRICS,
+    TRIAL_METRICS,
+    beat_reference,
     compare_models,
     cross_validate_reconstruction,
     evaluate_models,
@@ -210,6 +221,12 @@ def test_evaluate_models_scores_every_trial_and_fold_of_every_model(simulated):
     )
     assert {"feature_r_lo", "feature_r_hi", "n_subjects"} <= set(summary.columns)
     assert "p_feature_r_vs_beat-template" in summary.columns
+    # Feature r beyond the beat template: in the trials, folds, summary and comparisons.
+    assert "feature_r_beat" in ev.trials.columns and "feature_r_beat" in ev.folds.columns
+    assert {"feature_r_beat_lo", "feature_r_beat_hi"} <= set(summary.columns)
+    assert "p_feature_r_beat_vs_beat-template" in summary.columns
+    comp = ev.comparisons().query("metric == 'feature_r_beat'")
+    assert len(comp) > 0 and set(comp.test) == {"wilcoxon"}
 
 
 def test_compare_models_pairs_trials_and_detects_a_better_model():
@@ -279,3 +296,111 @@ def test_feature_identification_counts_distinct_segments_not_trials():
     n_distinct = len(np.unique(segment_keys(data.stimulus, data.segment)))
     assert n_distinct < len(data.y)
     assert s["feature_id_acc"].mean() == pytest.approx(1 / n_distinct)
+
+
+def test_feature_r_beat_is_a_compared_correlation():
+    assert "feature_r_beat" in TRIAL_METRICS and "feature_r_beat" in COMPARED_METRICS
+    assert "feature_r_beat" not in RATE_METRICS  # a correlation: Wilcoxon, not permutation
+
+
+def test_score_trials_adds_feature_r_beat_with_a_reference():
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((6, 16000)).astype(np.float32)
+    stimulus, segment = np.repeat(["a", "b"], 3), np.tile(np.arange(3), 2)
+    F = rng.standard_normal((6, 16, 64)).astype(np.float32)
+    kw = dict(stimulus=stimulus, segment=segment)
+    assert "feature_r_beat" not in score_trials(y, y, 8000, features=F, **kw)
+    F_true = metrics.feature_target(y, 8000, 32.0, n_mels=16)
+    beat = F_true.mean(axis=0)
+    s = score_trials(y, y, 8000, features=np.broadcast_to(beat, F.shape), reference=beat, **kw)
+    assert s["feature_r_beat"].shape == (6,)
+    np.testing.assert_array_equal(s["feature_r_beat"], 0.0)  # the reference itself
+    assert s["feature_r"].mean() > 0.1  # ... which the plain r credits
+    good = score_trials(y, y, 8000, features=F_true, reference=beat, **kw)
+    assert good["feature_r_beat"] == pytest.approx(1.0)
+
+
+class _NoisyOracle(RegressorMixin, BaseEstimator):
+    """A decoder that knows the truth: each trial's audio, and its true features plus noise.
+
+    It finds a trial from its EEG (``eeg`` holds every trial), so it needs no
+    fitting: a stand-in for a good EEG decoder.
+    """
+
+    def __init__(self, eeg=None, audio=None, features=None):
+        self.eeg = eeg
+        self.audio = audio
+        self.features = features
+
+    def fit(self, X, y):
+        self.index_ = {x.tobytes(): i for i, x in enumerate(self.eeg)}
+        return self
+
+    def _rows(self, X):
+        return [self.index_[x.tobytes()] for x in X]
+
+    def predict(self, X):
+        return self.audio[self._rows(X)]
+
+    def predict_features(self, X):
+        return self.features[self._rows(X)]
+
+
+def test_feature_r_beat_gives_the_beat_template_nothing_and_keeps_a_decoder(simulated):
+    """The issue-16 failure: the EEG-free beat template scores a clearly positive
+    feature r. Beyond the beat template it scores exactly 0 (its features are the
+    reference up to float32 rounding, which the partial r zeros by construction,
+    so the bound is 0, not a tolerance), while a decoder with the true features plus
+    noise keeps most of its r."""
+    data = simulated("mos").select(condition="listening")
+    F = metrics.feature_target(data.y, data.audio_sfreq, data.sfreq).astype(np.float64)
+    # Noise with each band's own spread: plain r ~ 1/sqrt(2) = 0.71. Beyond the
+    # template r ~ sqrt(f / (1 + f)), f the truth's variance share the template does
+    # not explain: > 0.5 while the beat explains < 2/3 of the variance (~20% here).
+    noise = np.random.default_rng(0).standard_normal(F.shape)
+    oracle = _NoisyOracle(data.X, data.y, F + F.std(axis=-1, keepdims=True) * noise)
+    models = {**_eeg_free_models(data.sfreq), "oracle": oracle}
+    summary = evaluate_models(models, data, GroupKFold(2), progress=False).summary()
+    summary = summary.set_index("model")
+    assert summary.loc["beat-template", "feature_r"] > 0.1  # scores without EEG ...
+    assert summary.loc["beat-template", "feature_r_beat"] == 0.0  # ... but not beyond the beat
+    assert summary.loc["mean-spectrum", ["feature_r", "feature_r_beat"]].abs().max() < 1e-6
+    assert summary.loc["oracle", "feature_r"] == pytest.approx(1 / np.sqrt(2), abs=0.05)
+    assert summary.loc["oracle", "feature_r_beat"] > 0.5
+    assert summary.loc["oracle", "p_feature_r_beat_vs_beat-template"] < 1e-6
+
+
+def test_beat_reference_reads_the_training_audio_only(simulated, monkeypatch):
+    data = simulated("mos").select(condition="listening")
+    train, test = np.flatnonzero(data.subject != "sub-01"), np.flatnonzero(data.subject == "sub-01")
+    args = (data.audio_sfreq, data.stimulus, data.segment, 32, data.X.shape[2])
+    ref = beat_reference(data.y, *args, index=train)
+    # What BeatTemplateBaseline fitted on the same trials predicts (float32 rounding apart).
+    model = BeatTemplateBaseline(sfreq=data.sfreq).fit(data.X[train], data.y[train])
+    np.testing.assert_allclose(ref, model.template_, atol=1e-5)
+    # New test audio leaves the reference unchanged, directly ...
+    changed = data.y.copy()
+    changed[test] = np.random.default_rng(0).standard_normal(changed[test].shape)
+    np.testing.assert_array_equal(beat_reference(changed, *args, index=train), ref)
+    assert not np.allclose(beat_reference(changed, *args), beat_reference(data.y, *args))
+    # ... and in the fold scoring, where it is computed.
+    seen = []
+
+    def spy(*a, reference=None, **kw):
+        seen.append(reference)
+        return score_trials(*a, reference=reference, **kw)
+
+    monkeypatch.setattr(evaluation, "score_trials", spy)
+    model = BeatTemplateBaseline(sfreq=data.sfreq, n_iter=1)
+    evaluation._scored_fold(model, data, train, test)
+    data.y = changed
+    evaluation._scored_fold(model, data, train, test)
+    assert len(seen) == 2
+    np.testing.assert_array_equal(seen[0], seen[1])
+    np.testing.assert_array_equal(seen[0], ref)
+
+
+def test_beat_reference_bad_rate():
+    y = np.zeros((2, 1000), dtype=np.float32)
+    with pytest.raises(ValueError):
+        beat_reference(y, 8000, np.array(["a", "a"]), np.arange(2), n_mels=8, n_frames=7)

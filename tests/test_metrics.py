@@ -7,6 +7,7 @@ from sklearn.model_selection import KFold, cross_validate
 
 from sk_eeg2music import metrics
 from sk_eeg2music.audio import log_mel_spectrogram
+from sk_eeg2music.metrics import _common
 
 SFREQ = 8000
 
@@ -98,7 +99,7 @@ def test_mean_spectrum_predictor_scores_zero_mel_correlation(audio):
     hop = int(0.008 * SFREQ)
     mt = log_mel_spectrogram(audio, SFREQ, hop).reshape(len(audio), -1)
     mp = log_mel_spectrogram(flat, SFREQ, hop).reshape(len(audio), -1)
-    assert np.mean(metrics._rowwise_pearson(mt, mp)) > 0.5
+    assert np.mean(_common._rowwise_pearson(mt, mp)) > 0.5
 
 
 def test_constant_prediction_is_zero_not_nan(audio):
@@ -242,13 +243,13 @@ def test_scorers_share_spectrograms_within_a_round_only(audio, monkeypatch):
     """The scorers of one make_scorers call compute each log-mel once per pair,
     and a new (or mutated-then-re-predicted) pair is never served old results."""
     calls = []
-    real = metrics.log_mel_spectrogram
+    real = _common.log_mel_spectrogram
 
     def counting(y, *args, **kwargs):
         calls.append(id(y))
         return real(y, *args, **kwargs)
 
-    monkeypatch.setattr(metrics, "log_mel_spectrogram", counting)
+    monkeypatch.setattr(_common, "log_mel_spectrogram", counting)
     scorers = metrics.make_scorers(SFREQ)
     pred = np.roll(audio, 30, axis=1).astype(np.float64)  # float64, as estimators return
     values = {name: s._score_func(audio, pred, **s._kwargs) for name, s in scorers.items()}
@@ -336,14 +337,14 @@ def test_trim_zero_restores_the_untrimmed_metrics(audio):
     pred = np.roll(audio, 300, axis=1)
     hop = int(0.008 * SFREQ)
     mt, mp = log_mel_spectrogram(audio, SFREQ, hop), log_mel_spectrogram(pred, SFREQ, hop)
-    old = metrics._rowwise_pearson(mt, mp).mean(axis=-1)
+    old = _common._rowwise_pearson(mt, mp).mean(axis=-1)
     np.testing.assert_allclose(
         metrics.mel_correlation_per_trial(audio, pred, sfreq=SFREQ, trim_seconds=0), old, atol=1e-6
     )
     # Default: max(n_fft / sfreq, 0.1 s) = 0.1 s = 13 frames of 8 ms at each edge.
     k = metrics.edge_frames(SFREQ, hop, mt.shape[-1])
     assert k == 13
-    new = metrics._rowwise_pearson(mt[..., k:-k], mp[..., k:-k]).mean(axis=-1)
+    new = _common._rowwise_pearson(mt[..., k:-k], mp[..., k:-k]).mean(axis=-1)
     np.testing.assert_allclose(metrics.mel_correlation_per_trial(audio, pred, sfreq=SFREQ), new)
     assert not np.allclose(new, old)
 
@@ -390,18 +391,18 @@ def test_edge_frames_default_and_bad_input():
 
 def test_unique_rows_is_exact_and_ordered_by_first_occurrence():
     y = np.array([[2.0, 2.0], [0.0, 1.0], [2.0, 2.0], [1.0, 0.0], [0.0, 1.0]])
-    first, inverse = metrics._unique_rows(y)
+    first, inverse = _common._unique_rows(y)
     np.testing.assert_array_equal(first, [0, 1, 3])
     np.testing.assert_array_equal(inverse, [0, 1, 0, 2, 1])
     # Bit-wise: a one-ulp difference is another segment.
     z = np.ones((2, 5), dtype=np.float32)
     z[1, 3] = np.nextafter(np.float32(1), np.float32(2))
-    assert len(metrics._unique_rows(z)[0]) == 2
+    assert len(_common._unique_rows(z)[0]) == 2
 
 
 def test_shared_spectrograms_compute_each_log_mel_once(audio, monkeypatch):
     calls = []
-    real = metrics.log_mel_spectrogram
+    real = _common.log_mel_spectrogram
 
     def counting(y, *args, **kwargs):
         calls.append(id(y))
@@ -413,7 +414,7 @@ def test_shared_spectrograms_compute_each_log_mel_once(audio, monkeypatch):
         metrics.identification_accuracy(audio, pred, sfreq=SFREQ),
         metrics.frechet_mel_distance(audio, pred, sfreq=SFREQ),
     ]
-    monkeypatch.setattr(metrics, "log_mel_spectrogram", counting)
+    monkeypatch.setattr(_common, "log_mel_spectrogram", counting)
     with metrics.shared_spectrograms():
         got = [
             metrics.mel_correlation(audio, pred, sfreq=SFREQ),
@@ -480,6 +481,90 @@ def test_feature_metrics_bad_input(bad, match):
     for metric in (metrics.feature_correlation, metrics.feature_identification_accuracy):
         with pytest.raises(ValueError, match=match):
             metric(F, bad(F))
+
+
+def _beat_and_signal(n_trials=30, n_mels=8, n_frames=64, seed=0):
+    """Features = a template every trial shares (the beat) + what differs per trial."""
+    rng = np.random.default_rng(seed)
+    beat = 3 * rng.standard_normal((n_mels, n_frames)) - 10  # log-mel-like offset
+    signal = rng.standard_normal((n_trials, n_mels, n_frames))
+    return beat, signal, rng
+
+
+def test_feature_correlation_beyond_a_reference_ignores_the_reference():
+    beat, signal, rng = _beat_and_signal()
+    F = beat + signal
+    template = np.broadcast_to(beat, F.shape)
+    # Without the reference, the beat alone correlates with the truth.
+    assert metrics.feature_correlation(F, template) > 0.9
+    # The reference itself, an affine map of it, and a constant: exactly 0.
+    for pred in (template, -2.5 * template + 7, np.full(F.shape, 3.0)):
+        np.testing.assert_array_equal(
+            metrics.feature_correlation_per_trial(F, pred, reference=beat), 0.0
+        )
+    # float32 rounding of the template (as after a model's predict_features): still 0.
+    rounded = template.astype(np.float32)
+    assert metrics.feature_correlation(F, rounded, reference=beat) == 0.0
+
+
+def test_feature_correlation_beyond_a_reference_keeps_what_the_eeg_adds():
+    beat, signal, rng = _beat_and_signal()
+    F = beat + signal
+    noise = rng.standard_normal(F.shape)
+    # The true features plus noise of equal variance: the residual is the signal + noise.
+    good = metrics.feature_correlation_per_trial(F, F + noise, reference=beat)
+    assert good.shape == (30,)
+    assert np.mean(good) == pytest.approx(1 / np.sqrt(2), abs=0.03)
+    # The signal alone (no beat in the prediction) is not penalised for lacking it.
+    assert metrics.feature_correlation(F, signal, reference=beat) == pytest.approx(1.0)
+    # Noise around the template: chance (30 trials x 8 bands x 60 frames).
+    assert abs(metrics.feature_correlation(F, beat + noise, reference=beat)) < 0.02
+    # A reference per trial gives the same as the shared one broadcast.
+    np.testing.assert_allclose(
+        metrics.feature_correlation_per_trial(
+            F, F + noise, reference=np.broadcast_to(beat, F.shape)
+        ),
+        good,
+    )
+
+
+def test_feature_correlation_with_a_constant_reference_is_the_plain_r():
+    beat, signal, rng = _beat_and_signal()
+    F = beat + signal
+    pred = F + rng.standard_normal(F.shape)
+    np.testing.assert_allclose(
+        metrics.feature_correlation_per_trial(F, pred, reference=np.zeros(F.shape[1:])),
+        metrics.feature_correlation_per_trial(F, pred),
+    )
+
+
+def test_feature_correlation_beyond_a_reference_trims_its_edges():
+    beat, signal, _ = _beat_and_signal(n_trials=10)
+    F = beat + signal
+    edge = np.broadcast_to(beat, F.shape).copy()
+    edge[..., :2] = F[..., :2]  # matches the truth beyond the beat only where it is dropped
+    edge[..., -2:] = F[..., -2:]
+    assert metrics.feature_correlation(F, edge, reference=beat) == 0.0
+    assert metrics.feature_correlation(F, edge, reference=beat, trim_frames=0) > 0.1
+
+
+@pytest.mark.parametrize(
+    "reference, match",
+    [
+        (np.zeros((8, 63)), "reference must have shape"),
+        (np.zeros((7, 64)), "reference must have shape"),
+        (np.zeros((3, 8, 64)), "reference must have shape"),  # neither 1 nor n_trials
+        (np.zeros(64), "reference must have shape"),
+        (np.full((8, 64), np.nan), "NaN"),
+        (np.full((8, 64), "a"), "real numeric"),
+    ],
+)
+def test_feature_correlation_bad_reference(reference, match):
+    F = np.random.default_rng(0).standard_normal((4, 8, 64))
+    with pytest.raises(ValueError, match=match):
+        metrics.feature_correlation_per_trial(F, F, reference=reference)
+    with pytest.raises(ValueError, match=match):
+        metrics.feature_correlation(F, F, reference=reference)
 
 
 def test_feature_identification():

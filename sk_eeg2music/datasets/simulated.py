@@ -355,6 +355,128 @@ def simulate_music(kind, audio_sfreq, n_times, sfreq, rng, stimuli=None):
     return audio, notes
 
 
+def _check_design(kind, spec, n_repetitions, conditions, stimuli):
+    """Validated ``n_repetitions`` (int) and ``conditions`` (tuple); ``stimuli`` checked."""
+    if (
+        isinstance(n_repetitions, bool)
+        or not isinstance(n_repetitions, numbers.Integral)
+        or n_repetitions < 1
+    ):
+        raise ValueError(f"n_repetitions must be an integer >= 1; got {n_repetitions!r}.")
+    conditions = spec["conditions"] if conditions is None else tuple(conditions)
+    bad = set(conditions) - set(spec["conditions"])
+    if bad or not conditions:
+        raise ValueError(f"conditions for kind={kind!r} must be among {spec['conditions']}.")
+    if stimuli is not None:
+        unknown = set(stimuli) - set(spec["stimuli"])
+        if unknown or not len(stimuli):
+            raise ValueError(f"stimuli must be among {spec['stimuli']}; got {stimuli!r}.")
+    return int(n_repetitions), conditions
+
+
+def _segment_lengths(duration, segment_seconds, sfreq):
+    """Samples per stimulus, per segment, and segments per stimulus (remainder dropped)."""
+    n_total = int(round(duration * sfreq))
+    seg_len = n_total if segment_seconds is None else int(round(segment_seconds * sfreq))
+    return n_total, seg_len, n_total // seg_len
+
+
+def _fill_audio(y, audio, recordings, index, seg_audio):
+    """Write each recording's audio segments into ``y`` rows given by ``index``.
+
+    ``index`` has shape (n_subjects, n_recordings, n_repetitions, n_seg); the
+    same segment goes to every subject and repetition.
+    """
+    n_seg = index.shape[-1]
+    for i_rec, (stim, _) in enumerate(recordings):
+        segments = cut_segments(audio[stim], seg_audio, n_seg)  # (n_seg, seg_audio)
+        for k in range(n_seg):
+            y[index[:, i_rec, :, k].ravel()] = segments[k]
+
+
+def _scales(recs, conditions, amplitude, snr_db):
+    """EEG scale and noise scale that give ``snr_db`` over the listening recordings.
+
+    ``recs`` holds (evoked, noise) pairs, each (n_channels, n_times), one per
+    entry of ``conditions``; all recordings count when none is a listening one.
+    """
+    listening = [r for r, c in zip(recs, conditions, strict=True) if c == "listening"] or recs
+    p_signal = np.mean([np.mean(r[0] ** 2) for r in listening])
+    p_noise = np.mean([np.mean(r[1] ** 2) for r in listening])
+    # Evoked sensor RMS of ~1 uV before the subject's own amplitude factor.
+    scale = 1e-6 * amplitude / np.sqrt(p_signal)
+    noise_scale = np.sqrt(p_signal / (p_noise * 10 ** (snr_db / 10)))
+    return scale, noise_scale
+
+
+def _simulate_subject(
+    X,
+    rows,
+    rng,
+    rep_seeds,
+    *,
+    recordings,
+    drives,
+    gains,
+    sfreq,
+    n_total,
+    line_freq,
+    snr_db,
+    seg_len,
+):
+    """Simulate one subject's recordings into ``X[rows]``; returns its parameters.
+
+    ``rows`` (n_recordings, n_repetitions, n_seg) indexes ``X``; ``rng`` is the
+    subject's own generator (repetition 0, consumed as in earlier versions),
+    ``rep_seeds`` seed the later repetitions, one independent generator each.
+    The keyword arguments are those shared by every subject.
+    """
+    subj = _subject_params(rng, sfreq, _N_BANDS)
+    recs = []
+    for stim, cond in recordings:
+        evoked = _evoked(drives[stim], subj, gains, sfreq, cond, rng)
+        noise = _noise(subj, gains, sfreq, n_total, rng, line_freq)
+        recs.append((evoked, noise))
+    conds = [cond for _, cond in recordings]
+    scale, noise_scale = _scales(recs, conds, subj["amplitude"], snr_db)
+    for i_rec, (evoked, noise) in enumerate(recs):
+        X[rows[i_rec, 0]] = _segments(evoked, noise, scale, noise_scale, seg_len)
+    # The listening response draws nothing random, so repetition 0's is reused.
+    listening_evoked = {
+        stim: rec[0] for rec, (stim, cond) in zip(recs, recordings) if cond == "listening"
+    }
+    del recs
+    for i_rep, rep_seed in enumerate(rep_seeds, 1):
+        rep_rng = np.random.default_rng(rep_seed)
+        for i_rec, (stim, cond) in enumerate(recordings):
+            if cond == "listening":
+                evoked = listening_evoked[stim]
+            else:
+                evoked = _evoked(drives[stim], subj, gains, sfreq, cond, rep_rng, fast=True)
+            noise = _noise(subj, gains, sfreq, n_total, rep_rng, line_freq, fast=True)
+            X[rows[i_rec, i_rep]] = _segments(evoked, noise, scale, noise_scale, seg_len)
+    return dict(subj)
+
+
+def _trial_labels(n_subjects, recordings, n_repetitions, n_seg):
+    """Labels of trials ordered (subject, recording, repetition, segment), each (n_trials,)."""
+    grid = np.meshgrid(
+        [f"sub-{i + 1:02d}" for i in range(n_subjects)],
+        np.arange(len(recordings)),
+        np.arange(n_repetitions),
+        np.arange(n_seg),
+        indexing="ij",
+    )
+    subject, i_rec, repetition, segment = (g.ravel() for g in grid)
+    return dict(
+        subject=subject,
+        stimulus=np.array([recordings[i][0] for i in i_rec]),
+        condition=np.array([recordings[i][1] for i in i_rec]),
+        segment=segment.astype(int),
+        repetition=repetition.astype(int),
+    )
+
+
 def make_simulated(
     kind="mos",
     n_subjects=4,
@@ -443,26 +565,10 @@ def make_simulated(
     spec, factor, duration = _check_params(
         kind, n_subjects, segment_seconds, audio_sfreq, snr_db, stimulus_seconds
     )
-    if (
-        isinstance(n_repetitions, bool)
-        or not isinstance(n_repetitions, numbers.Integral)
-        or n_repetitions < 1
-    ):
-        raise ValueError(f"n_repetitions must be an integer >= 1; got {n_repetitions!r}.")
-    n_repetitions = int(n_repetitions)
-    conditions = spec["conditions"] if conditions is None else tuple(conditions)
-    bad = set(conditions) - set(spec["conditions"])
-    if bad or not conditions:
-        raise ValueError(f"conditions for kind={kind!r} must be among {spec['conditions']}.")
-    if stimuli is not None:
-        unknown = set(stimuli) - set(spec["stimuli"])
-        if unknown or not len(stimuli):
-            raise ValueError(f"stimuli must be among {spec['stimuli']}; got {stimuli!r}.")
+    n_repetitions, conditions = _check_design(kind, spec, n_repetitions, conditions, stimuli)
     snr_db = DEFAULT_SNR_DB[kind] if snr_db is None else float(snr_db)
     sfreq = spec["sfreq"]
-    n_total = int(round(duration * sfreq))
-    seg_len = n_total if segment_seconds is None else int(round(segment_seconds * sfreq))
-    n_seg = n_total // seg_len
+    n_total, seg_len, n_seg = _segment_lengths(duration, segment_seconds, sfreq)
 
     # Child 2 seeds the repetitions after the first: children 0 and 1 (music,
     # subjects) are those of earlier versions, so repetition 0 is unchanged.
@@ -475,76 +581,39 @@ def make_simulated(
     # Trials are ordered (subject, stimulus, condition, repetition, segment);
     # X and y are filled in place so that no per-trial list doubles the memory.
     recordings = [(stim, cond) for stim in audio for cond in conditions]
-    n_per_subject = len(recordings) * n_repetitions * n_seg
-    n_trials = n_subjects * n_per_subject
+    n_trials = n_subjects * len(recordings) * n_repetitions * n_seg
     X = np.empty((n_trials, len(info["ch_names"]), seg_len), np.float32)
     y = np.empty((n_trials, seg_len * factor), np.float32)
     index = np.arange(n_trials).reshape(n_subjects, len(recordings), n_repetitions, n_seg)
-    for i_rec, (stim, _) in enumerate(recordings):
-        # (n_seg, n_audio), the same for every subject and repetition
-        segments = cut_segments(audio[stim], seg_len * factor, n_seg)
-        for k in range(n_seg):
-            y[index[:, i_rec, :, k].ravel()] = segments[k]
+    _fill_audio(y, audio, recordings, index, seg_len * factor)
 
-    truth = {}
+    shared = dict(
+        recordings=recordings,
+        drives=drives,
+        gains=gains,
+        sfreq=sfreq,
+        n_total=n_total,
+        line_freq=spec["line_freq"],
+        snr_db=snr_db,
+        seg_len=seg_len,
+    )
     subject_seeds = seeds[1].spawn(n_subjects)
     repetition_seeds = seeds[2].spawn(n_subjects)
+    truth = {}
     # The matrix products here are small: BLAS threads cost more than they save
     # (about 2x slower with 2 threads on 2 cores).
     with threadpool_limits(limits=1, user_api="blas"):
         for i_subj in range(n_subjects):
             rng = np.random.default_rng(subject_seeds[i_subj])
-            subj = _subject_params(rng, sfreq, _N_BANDS)
-            sid = f"sub-{i_subj + 1:02d}"
-            # Repetition 0: the subject's own generator, consumed as in earlier versions.
-            recs = []
-            for stim, cond in recordings:
-                evoked = _evoked(drives[stim], subj, gains, sfreq, cond, rng)
-                noise = _noise(subj, gains, sfreq, n_total, rng, spec["line_freq"])
-                recs.append((evoked, noise))
-            listening = [r for r, (_, c) in zip(recs, recordings) if c == "listening"] or recs
-            p_signal = np.mean([np.mean(r[0] ** 2) for r in listening])
-            p_noise = np.mean([np.mean(r[1] ** 2) for r in listening])
-            # Evoked sensor RMS of ~1 uV before the subject's own amplitude factor.
-            scale = 1e-6 * subj["amplitude"] / np.sqrt(p_signal)
-            noise_scale = np.sqrt(p_signal / (p_noise * 10 ** (snr_db / 10)))
-            for i_rec, (evoked, noise) in enumerate(recs):
-                X[index[i_subj, i_rec, 0]] = _segments(evoked, noise, scale, noise_scale, seg_len)
-            # Later repetitions: one independent generator each. The listening
-            # response draws nothing random, so repetition 0's is reused.
-            listening_evoked = {
-                stim: rec[0] for rec, (stim, cond) in zip(recs, recordings) if cond == "listening"
-            }
-            del recs, listening
-            for i_rep, rep_seed in enumerate(repetition_seeds[i_subj].spawn(n_repetitions - 1), 1):
-                rep_rng = np.random.default_rng(rep_seed)
-                for i_rec, (stim, cond) in enumerate(recordings):
-                    if cond == "listening":
-                        evoked = listening_evoked[stim]
-                    else:
-                        evoked = _evoked(drives[stim], subj, gains, sfreq, cond, rep_rng, fast=True)
-                    noise = _noise(
-                        subj, gains, sfreq, n_total, rep_rng, spec["line_freq"], fast=True
-                    )
-                    rows = index[i_subj, i_rec, i_rep]
-                    X[rows] = _segments(evoked, noise, scale, noise_scale, seg_len)
-            truth[sid] = {k: v for k, v in subj.items()}
+            rep_seeds = repetition_seeds[i_subj].spawn(n_repetitions - 1)
+            truth[f"sub-{i_subj + 1:02d}"] = _simulate_subject(
+                X, index[i_subj], rng, rep_seeds, **shared
+            )
 
-    grid = np.meshgrid(
-        [f"sub-{i + 1:02d}" for i in range(n_subjects)],
-        np.arange(len(recordings)),
-        np.arange(n_repetitions),
-        np.arange(n_seg),
-        indexing="ij",
-    )
-    subject, i_rec, repetition, segment = (g.ravel() for g in grid)
     return EEGMusicData(
         X=X,
         y=y,
-        subject=subject,
-        stimulus=np.array([recordings[i][0] for i in i_rec]),
-        condition=np.array([recordings[i][1] for i in i_rec]),
-        segment=segment.astype(int),
+        **_trial_labels(n_subjects, recordings, n_repetitions, n_seg),
         sfreq=sfreq,
         audio_sfreq=int(audio_sfreq),
         info=info,
@@ -564,7 +633,6 @@ def make_simulated(
             notes=notes,
             trf_lags_seconds=np.arange(len(trf_kernel(sfreq))) / sfreq,
         ),
-        repetition=repetition.astype(int),
     )
 
 

@@ -44,6 +44,73 @@ def _where(name, i):
     return f"{name}, row {i + 1} (line {i + 2})" if name else f"row {i + 1}"
 
 
+_INT_COLUMNS = ("segment", "play_count", "order_shown")
+
+
+def _check_labels(row, where, test, systems, trials):
+    """Check one row's block, listener, system, trial and order seed (against ``test``)."""
+    if row.block not in BLOCKS:
+        raise ValueError(f"{where}: block {row.block!r} is neither 'mushra' nor '2afc'.")
+    if not row.listener:
+        raise ValueError(f"{where}: the listener code is empty.")
+    if systems is not None and row.system not in systems:
+        raise ValueError(
+            f"{where}: unknown system {row.system!r}; this test has {sorted(systems)}."
+        )
+    if trials is not None and (row.block, row.trial) not in trials:
+        raise ValueError(f"{where}: unknown {row.block} trial {row.trial!r} for this test.")
+    if test is not None and row.seed and row.seed != str(fnv1a32(f"{test['seed']}|{row.listener}")):
+        raise ValueError(
+            f"{where}: seed {row.seed} is not this test's order seed for listener "
+            f"{row.listener!r}; the ratings come from another build of the test."
+        )
+
+
+def _to_float(text):
+    try:
+        return float(text)
+    except ValueError:
+        return np.nan
+
+
+def _parse_numbers(row, where):
+    """One row's counts (:data:`_INT_COLUMNS`), time spent, rating and 2AFC answer.
+
+    The rating is NaN on a 2AFC row, the answer NaN on a MUSHRA row.
+    """
+    counts = []
+    for col in _INT_COLUMNS:
+        value = getattr(row, col)
+        if not re.fullmatch(r"-?\d+", value) or (col != "segment" and int(value) < 0):
+            raise ValueError(f"{where}: {col} {value!r} is not a non-negative integer.")
+        counts.append(int(value))
+    spent = _to_float(row.time_spent_s)
+    if not spent >= 0:
+        raise ValueError(f"{where}: time_spent_s {row.time_spent_s!r} is not a duration.")
+    rating = correct = np.nan
+    if row.block == "mushra":
+        rating = _to_float(row.rating)
+        if not 0 <= rating <= 100:
+            raise ValueError(f"{where}: rating {row.rating!r} is outside 0-100.")
+    else:
+        if row.correct not in ("0", "1", "0.0", "1.0"):
+            raise ValueError(f"{where}: a 2afc row needs correct 0 or 1; got {row.correct!r}.")
+        correct = float(row.correct)
+    return counts, spent, rating, correct
+
+
+def _check_unique(df, name):
+    """Refuse a second answer of a listener for one clip (or system and subject) of a trial."""
+    key = df["clip"].where(df["clip"] != "", df["system"] + "|" + df["subject"])
+    dup = pd.DataFrame({"l": df.listener, "b": df.block, "t": df.trial, "k": key}).duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise ValueError(
+            f"{_where(name, i)}: a second answer of listener {df.listener.iloc[i]!r} for "
+            f"{df.block.iloc[i]} trial {df.trial.iloc[i]!r}, {df.system.iloc[i]!r}."
+        )
+
+
 def _check_frame(df, name, test):
     """Validate one ratings table; returns it typed. Errors name the row."""
     missing = [c for c in REQUIRED if c not in df.columns]
@@ -65,62 +132,18 @@ def _check_frame(df, name, test):
         trials |= {("2afc", t["id"]) for t in test["afc"]}
     rating = np.full(len(df), np.nan)
     correct = np.full(len(df), np.nan)
-    ints = {c: np.zeros(len(df), dtype=np.int64) for c in ("segment", "play_count", "order_shown")}
+    ints = {c: np.zeros(len(df), dtype=np.int64) for c in _INT_COLUMNS}
     spent = np.zeros(len(df))
     for i, row in enumerate(df.itertuples(index=False)):
         where = _where(name, i)
-        if row.block not in BLOCKS:
-            raise ValueError(f"{where}: block {row.block!r} is neither 'mushra' nor '2afc'.")
-        if not row.listener:
-            raise ValueError(f"{where}: the listener code is empty.")
-        if systems is not None and row.system not in systems:
-            raise ValueError(
-                f"{where}: unknown system {row.system!r}; this test has {sorted(systems)}."
-            )
-        if trials is not None and (row.block, row.trial) not in trials:
-            raise ValueError(f"{where}: unknown {row.block} trial {row.trial!r} for this test.")
-        if (
-            test is not None
-            and row.seed
-            and row.seed != str(fnv1a32(f"{test['seed']}|{row.listener}"))
-        ):
-            raise ValueError(
-                f"{where}: seed {row.seed} is not this test's order seed for listener "
-                f"{row.listener!r}; the ratings come from another build of the test."
-            )
-        for col in ints:
-            value = getattr(row, col)
-            if not re.fullmatch(r"-?\d+", value) or (col != "segment" and int(value) < 0):
-                raise ValueError(f"{where}: {col} {value!r} is not a non-negative integer.")
-            ints[col][i] = int(value)
-        try:
-            spent[i] = float(row.time_spent_s)
-        except ValueError:
-            spent[i] = np.nan
-        if not spent[i] >= 0:
-            raise ValueError(f"{where}: time_spent_s {row.time_spent_s!r} is not a duration.")
-        if row.block == "mushra":
-            try:
-                rating[i] = float(row.rating)
-            except ValueError:
-                rating[i] = np.nan
-            if not 0 <= rating[i] <= 100:
-                raise ValueError(f"{where}: rating {row.rating!r} is outside 0-100.")
-        else:
-            if row.correct not in ("0", "1", "0.0", "1.0"):
-                raise ValueError(f"{where}: a 2afc row needs correct 0 or 1; got {row.correct!r}.")
-            correct[i] = float(row.correct)
+        _check_labels(row, where, test, systems, trials)
+        counts, spent[i], rating[i], correct[i] = _parse_numbers(row, where)
+        for col, value in zip(_INT_COLUMNS, counts, strict=True):
+            ints[col][i] = value
     df["rating"], df["correct"], df["time_spent_s"] = rating, correct, spent
     for col, values in ints.items():
         df[col] = values
-    key = df["clip"].where(df["clip"] != "", df["system"] + "|" + df["subject"])
-    dup = pd.DataFrame({"l": df.listener, "b": df.block, "t": df.trial, "k": key}).duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise ValueError(
-            f"{_where(name, i)}: a second answer of listener {df.listener.iloc[i]!r} for "
-            f"{df.block.iloc[i]} trial {df.trial.iloc[i]!r}, {df.system.iloc[i]!r}."
-        )
+    _check_unique(df, name)
     return df
 
 
@@ -274,6 +297,158 @@ def _wilcoxon(x, y):
     return float(res.statistic), float(res.pvalue)
 
 
+_SUMMARY_COLUMNS = [
+    "condition",
+    "system",
+    "role",
+    "n_listeners",
+    "n_ratings",
+    "median",
+    "q1",
+    "q3",
+    "iqr",
+    "mean",
+]
+_FRIEDMAN_COLUMNS = ["condition", "n_blocks", "n_systems", "statistic", "p"]
+_PAIRWISE_COLUMNS = [
+    "condition",
+    "system",
+    "versus",
+    "n_blocks",
+    "median_difference",
+    "statistic",
+    "p",
+    "p_holm",
+]
+_AFC_COLUMNS = ["condition", "system", "n", "n_correct", "accuracy", "p"]
+
+
+def _check_baselines(baselines, systems):
+    """The baselines given, or those whose name matches :data:`BASELINE_PATTERN`."""
+    if baselines is None:
+        return [s for s in systems if BASELINE_PATTERN.search(s)]
+    unknown = sorted(set(baselines) - set(systems))
+    if unknown:
+        raise ValueError(f"baselines {unknown} were not rated; systems are {systems}.")
+    return baselines
+
+
+def _describe(r):
+    """Quartiles and mean of ratings ``r`` (shape (n_ratings,)); NaN when empty."""
+    q1, med, q3 = np.percentile(r, [25, 50, 75]) if len(r) else (np.nan,) * 3
+    return dict(median=med, q1=q1, q3=q3, iqr=q3 - q1, mean=r.mean() if len(r) else np.nan)
+
+
+def _afc_test(correct):
+    """2AFC accuracy of answers ``correct`` (0/1, shape (n,)), one-sided binomial p vs 0.5."""
+    from scipy.stats import binomtest
+
+    k, n = int(correct.sum()), len(correct)
+    p = binomtest(k, n, 0.5, alternative="greater").pvalue
+    return dict(n=n, n_correct=k, accuracy=k / n, p=p)
+
+
+def _friedman(complete):
+    """Friedman statistic and p over the columns (systems) of ``complete`` blocks."""
+    if len(complete.columns) < 3 or len(complete) < 2:
+        return np.nan, np.nan
+    from scipy.stats import friedmanchisquare
+
+    if not complete.nunique(axis=1).gt(1).any():  # every block ties all systems: no evidence
+        return 0.0, 1.0
+    res = friedmanchisquare(*(complete[s].to_numpy() for s in complete.columns))
+    return float(res.statistic), float(res.pvalue)
+
+
+def _system_rows(cond, mush, afc_rows, systems, test):
+    """Summary rows and 2AFC rows of one condition, one per system rated in it."""
+    rows, afc = [], []
+    for system in systems:
+        rated = mush[mush["system"] == system]
+        r = rated["rating"].to_numpy()
+        a = afc_rows[afc_rows["system"] == system]
+        if not len(r) and not len(a):
+            continue
+        n_listeners = int(rated["listener"].nunique())
+        rows.append(
+            dict(
+                condition=cond,
+                system=system,
+                role=_role(system, test),
+                n_listeners=n_listeners,
+                n_ratings=len(r),
+                **_describe(r),
+            )
+        )
+        if len(a):
+            afc.append(dict(condition=cond, system=system, **_afc_test(a["correct"])))
+    return rows, afc
+
+
+def _pairwise(cond, blocks, run_systems, baselines):
+    """Wilcoxon tests of each run system against each baseline, Holm-corrected together."""
+    pairs = []
+    for base in baselines:
+        for system in run_systems:
+            if system != base and base in blocks and (base, system) not in pairs:
+                pairs.append((system, base))
+    rows = []
+    for system, base in pairs:
+        both = blocks[[system, base]].dropna()
+        x, y = both[system].to_numpy(), both[base].to_numpy()
+        stat, p = _wilcoxon(x, y)
+        rows.append(
+            dict(
+                condition=cond,
+                system=system,
+                versus=base,
+                n_blocks=len(both),
+                median_difference=float(np.median(x - y)) if len(both) else np.nan,
+                statistic=stat,
+                p=p,
+            )
+        )
+    for row, padj in zip(rows, holm([r["p"] for r in rows]), strict=True):
+        row["p_holm"] = padj
+    return rows
+
+
+def _condition_tests(cond, mush, systems, baselines, test):
+    """Friedman row and pairwise rows of one condition's MUSHRA ratings."""
+    # Blocks: one listener's trial; a system's clips in a trial are averaged.
+    blocks = mush.pivot_table(
+        index=["listener", "trial"], columns="system", values="rating", aggfunc="mean"
+    )
+    run_systems = [s for s in systems if s in blocks and _role(s, test) == "system"]
+    complete = blocks[run_systems].dropna()
+    stat, p = _friedman(complete)
+    friedman = dict(
+        condition=cond, n_blocks=len(complete), n_systems=len(run_systems), statistic=stat, p=p
+    )
+    return friedman, _pairwise(cond, blocks, run_systems, baselines)
+
+
+def _summary_table(rows, friedman, pairwise, afc, screening, excluded):
+    """The summary DataFrame, the 2AFC columns merged in and the other tables in ``attrs``."""
+    summary = pd.DataFrame(rows, columns=_SUMMARY_COLUMNS)
+    afc = pd.DataFrame(afc, columns=_AFC_COLUMNS)
+    summary = summary.merge(
+        afc.rename(columns={"n": "afc_n", "accuracy": "afc_accuracy", "p": "afc_p"}).drop(
+            columns="n_correct"
+        ),
+        on=["condition", "system"],
+        how="left",
+    )
+    summary.attrs = dict(
+        friedman=pd.DataFrame(friedman, columns=_FRIEDMAN_COLUMNS),
+        pairwise=pd.DataFrame(pairwise, columns=_PAIRWISE_COLUMNS),
+        afc=afc,
+        screening=screening,
+        excluded=excluded,
+    )
+    return summary
+
+
 def analyze(ratings, test=None, *, screen=True, baselines=None):
     """Statistics of a listening test: medians, Friedman, Wilcoxon (Holm), 2AFC, screening.
 
@@ -343,136 +518,19 @@ def analyze(ratings, test=None, *, screen=True, baselines=None):
     mush = df[df["block"] == "mushra"]
     afc_rows = df[df["block"] == "2afc"]
     systems = _system_order(pd.unique(df["system"]), test)
-    if baselines is None:
-        baselines = [s for s in systems if BASELINE_PATTERN.search(s)]
-    else:
-        unknown = sorted(set(baselines) - set(systems))
-        if unknown:
-            raise ValueError(f"baselines {unknown} were not rated; systems are {systems}.")
+    baselines = _check_baselines(baselines, systems)
     rows, friedman, pairwise, afc = [], [], [], []
     for cond in _conditions(df["condition"]):
         m = mush[mush["condition"] == cond]
-        for system in systems:
-            r = m.loc[m["system"] == system, "rating"].to_numpy()
-            a = afc_rows[(afc_rows["condition"] == cond) & (afc_rows["system"] == system)]
-            if not len(r) and not len(a):
-                continue
-            q1, med, q3 = np.percentile(r, [25, 50, 75]) if len(r) else (np.nan,) * 3
-            rows.append(
-                dict(
-                    condition=cond,
-                    system=system,
-                    role=_role(system, test),
-                    n_listeners=int(m.loc[m["system"] == system, "listener"].nunique()),
-                    n_ratings=len(r),
-                    median=med,
-                    q1=q1,
-                    q3=q3,
-                    iqr=q3 - q1,
-                    mean=r.mean() if len(r) else np.nan,
-                )
-            )
-            if len(a):
-                from scipy.stats import binomtest
-
-                k, n = int(a["correct"].sum()), len(a)
-                p = binomtest(k, n, 0.5, alternative="greater").pvalue
-                afc.append(
-                    dict(condition=cond, system=system, n=n, n_correct=k, accuracy=k / n, p=p)
-                )
-        # Blocks: one listener's trial; a system's clips in a trial are averaged.
-        blocks = m.pivot_table(
-            index=["listener", "trial"], columns="system", values="rating", aggfunc="mean"
+        cond_rows, cond_afc = _system_rows(
+            cond, m, afc_rows[afc_rows["condition"] == cond], systems, test
         )
-        run_systems = [s for s in systems if s in blocks and _role(s, test) == "system"]
-        complete = blocks[run_systems].dropna()
-        stat = p = np.nan
-        if len(run_systems) >= 3 and len(complete) >= 2:
-            from scipy.stats import friedmanchisquare
-
-            if complete.nunique(axis=1).gt(1).any():
-                res = friedmanchisquare(*(complete[s].to_numpy() for s in run_systems))
-                stat, p = float(res.statistic), float(res.pvalue)
-            else:  # every block ties all systems: no evidence of a difference
-                stat, p = 0.0, 1.0
-        friedman.append(
-            dict(
-                condition=cond,
-                n_blocks=len(complete),
-                n_systems=len(run_systems),
-                statistic=stat,
-                p=p,
-            )
-        )
-        pairs = []
-        for base in baselines:
-            for system in run_systems:
-                if system != base and base in blocks and (base, system) not in pairs:
-                    pairs.append((system, base))
-        start = len(pairwise)
-        for system, base in pairs:
-            both = blocks[[system, base]].dropna()
-            x, y = both[system].to_numpy(), both[base].to_numpy()
-            stat, p = _wilcoxon(x, y)
-            pairwise.append(
-                dict(
-                    condition=cond,
-                    system=system,
-                    versus=base,
-                    n_blocks=len(both),
-                    median_difference=float(np.median(x - y)) if len(both) else np.nan,
-                    statistic=stat,
-                    p=p,
-                )
-            )
-        adjusted = holm([r["p"] for r in pairwise[start:]])
-        for r, padj in zip(pairwise[start:], adjusted, strict=True):
-            r["p_holm"] = padj
-    summary = pd.DataFrame(
-        rows,
-        columns=[
-            "condition",
-            "system",
-            "role",
-            "n_listeners",
-            "n_ratings",
-            "median",
-            "q1",
-            "q3",
-            "iqr",
-            "mean",
-        ],
-    )
-    afc = pd.DataFrame(afc, columns=["condition", "system", "n", "n_correct", "accuracy", "p"])
-    summary = summary.merge(
-        afc.rename(columns={"n": "afc_n", "accuracy": "afc_accuracy", "p": "afc_p"}).drop(
-            columns="n_correct"
-        ),
-        on=["condition", "system"],
-        how="left",
-    )
-    summary.attrs = dict(
-        friedman=pd.DataFrame(
-            friedman, columns=["condition", "n_blocks", "n_systems", "statistic", "p"]
-        ),
-        pairwise=pd.DataFrame(
-            pairwise,
-            columns=[
-                "condition",
-                "system",
-                "versus",
-                "n_blocks",
-                "median_difference",
-                "statistic",
-                "p",
-                "p_holm",
-            ],
-        ),
-        afc=afc,
-        screening=screening,
-        excluded=excluded,
-    )
-    return summary
+        cond_friedman, cond_pairwise = _condition_tests(cond, m, systems, baselines, test)
+        rows += cond_rows
+        afc += cond_afc
+        friedman.append(cond_friedman)
+        pairwise += cond_pairwise
+    return _summary_table(rows, friedman, pairwise, afc, screening, excluded)
 
 
 # ---- the HTML summary -------------------------------------------------------------------------
@@ -567,6 +625,55 @@ def _wrap(label, width=22):
     return "\n".join(textwrap.wrap(label, width)) or label
 
 
+def _summary_page(test, df, summary, screen, metrics_html):
+    """The HTML of ``summary.html``: tables of :func:`analyze`, the run's metrics, screening."""
+    from .. import __version__
+
+    esc = html.escape
+    attrs = summary.attrs
+    n_listeners = df["listener"].nunique()
+    excluded = attrs["excluded"]
+    body = [
+        f"<h1>{esc(test['title'])}: results</h1>",
+        f"<p class='sub'>sk_eeg2music {esc(__version__)} · run {esc(test['run'])} · "
+        f"test seed {test['seed']}</p>",
+        f"<p>{n_listeners} listener(s), {len(df)} answers; "
+        f"{len(excluded)} listener(s) excluded by the post-screening"
+        f"{'' if screen else ' (not applied here)'}: see the end of the page.</p>",
+        "<h2>MUSHRA ratings</h2>",
+        "<p>Median and interquartile range (q1–q3) of the ratings per condition and "
+        "system; listening and imagery are never pooled.</p>",
+        "<img src='ratings.png' alt='boxplots of the ratings per system and condition'>",
+        _table(summary.drop(columns=["afc_n", "afc_accuracy", "afc_p"])),
+        "<h2>Tests</h2>",
+        "<p>Friedman test across the run's systems (blocks: one listener's trial, "
+        "complete blocks only).</p>",
+        _table(attrs["friedman"]),
+        "<p>Wilcoxon signed-rank tests of each system against the linear decoder and the "
+        "nulls, Holm-corrected within a condition (p_holm).</p>",
+        _table(attrs["pairwise"]),
+        "<h2>Identification (2AFC)</h2>",
+        "<p>Which of two originals is the same music as the reconstruction? Chance is "
+        "0.5; p: one-sided exact binomial test, listeners pooled (answers of one "
+        "listener are not independent: read p as descriptive).</p>",
+        _table(attrs["afc"]),
+        "<h2>Objective metrics of the same run</h2>",
+        metrics_html,
+        "<h2>Post-screening</h2>",
+        "<p>ITU-R BS.1534-3: a listener who rates the hidden reference below 90 in more "
+        "than 15 % of the trials is excluded from the listening results above"
+        f"{'' if screen else ' (not applied here)'}. Excluded: "
+        f"{esc(', '.join(excluded)) if excluded else 'none'}.</p>",
+        _table(attrs["screening"]),
+    ]
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{esc(test['title'])}: results</title><style>{_CSS}</style></head>"
+        f"<body>{''.join(body)}</body></html>"
+    )
+
+
 def write_summary(test_dir, out_dir=None, *, ratings=None, screen=True, baselines=None):
     """Analyse a test's ratings and write an HTML summary with boxplots (``listen-report``).
 
@@ -592,7 +699,6 @@ def write_summary(test_dir, out_dir=None, *, ratings=None, screen=True, baseline
     summary : pandas.DataFrame
         What :func:`analyze` returned.
     """
-    from .. import __version__
     from .._io import atomic_output_dir
 
     test_dir = Path(test_dir).expanduser()
@@ -602,56 +708,15 @@ def write_summary(test_dir, out_dir=None, *, ratings=None, screen=True, baseline
     attrs = summary.attrs
     kept = df[~df["listener"].isin(attrs["excluded"])]
     out = Path(out_dir) if out_dir is not None else test_dir / "summary"
-    esc = html.escape
     metrics_html = "<p>The run's folder held no metrics table.</p>"
     if (test_dir / "run_metrics.csv").is_file():
         metrics = pd.read_csv(test_dir / "run_metrics.csv")
         metrics_html = _table(metrics)
-    n_listeners = df["listener"].nunique()
-    excluded = attrs["excluded"]
     with atomic_output_dir(out) as tmp:
         plot_ratings(tmp / "ratings.png", kept, summary)
         summary.to_csv(tmp / "summary.csv", index=False)
         for name in ("friedman", "pairwise", "afc", "screening"):
             attrs[name].to_csv(tmp / f"{name}.csv", index=False)
-        body = [
-            f"<h1>{esc(test['title'])}: results</h1>",
-            f"<p class='sub'>sk_eeg2music {esc(__version__)} · run {esc(test['run'])} · "
-            f"test seed {test['seed']}</p>",
-            f"<p>{n_listeners} listener(s), {len(df)} answers; "
-            f"{len(excluded)} listener(s) excluded by the post-screening"
-            f"{'' if screen else ' (not applied here)'}: see the end of the page.</p>",
-            "<h2>MUSHRA ratings</h2>",
-            "<p>Median and interquartile range (q1–q3) of the ratings per condition and "
-            "system; listening and imagery are never pooled.</p>",
-            "<img src='ratings.png' alt='boxplots of the ratings per system and condition'>",
-            _table(summary.drop(columns=["afc_n", "afc_accuracy", "afc_p"])),
-            "<h2>Tests</h2>",
-            "<p>Friedman test across the run's systems (blocks: one listener's trial, "
-            "complete blocks only).</p>",
-            _table(attrs["friedman"]),
-            "<p>Wilcoxon signed-rank tests of each system against the linear decoder and the "
-            "nulls, Holm-corrected within a condition (p_holm).</p>",
-            _table(attrs["pairwise"]),
-            "<h2>Identification (2AFC)</h2>",
-            "<p>Which of two originals is the same music as the reconstruction? Chance is "
-            "0.5; p: one-sided exact binomial test, listeners pooled (answers of one "
-            "listener are not independent: read p as descriptive).</p>",
-            _table(attrs["afc"]),
-            "<h2>Objective metrics of the same run</h2>",
-            metrics_html,
-            "<h2>Post-screening</h2>",
-            "<p>ITU-R BS.1534-3: a listener who rates the hidden reference below 90 in more "
-            "than 15 % of the trials is excluded from the listening results above"
-            f"{'' if screen else ' (not applied here)'}. Excluded: "
-            f"{esc(', '.join(excluded)) if excluded else 'none'}.</p>",
-            _table(attrs["screening"]),
-        ]
-        page = (
-            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>{esc(test['title'])}: results</title><style>{_CSS}</style></head>"
-            f"<body>{''.join(body)}</body></html>"
-        )
+        page = _summary_page(test, df, summary, screen, metrics_html)
         (tmp / "summary.html").write_text(page, encoding="utf-8")
     return out.resolve() / "summary.html", summary

@@ -145,7 +145,15 @@ def _opaque(seed, *parts):
 
 def _plan(clips, seed, afc, cutoff_hz):
     """Trials as dicts (files still the run's paths) from the run's clip table."""
-    rng = np.random.default_rng(seed)
+    trials = _mushra_trials(clips, cutoff_hz)
+    if not trials:
+        raise ValueError("the run holds no reconstruction beside its originals; nothing to rate.")
+    afc_trials = _afc_trials(trials, np.random.default_rng(seed)) if afc else []
+    return trials, afc_trials
+
+
+def _mushra_trials(clips, cutoff_hz):
+    """One MUSHRA trial per (condition, stimulus, segment) with a reconstruction to rate."""
     keys = sorted(
         {(r.condition, r.stimulus, r.segment) for r in clips.itertuples()},
         key=lambda k: (_condition_key(k[0]), k[1], k[2]),
@@ -185,40 +193,42 @@ def _plan(clips, seed, afc, cutoff_hz):
                 clips=entries,
             )
         )
-    if not trials:
-        raise ValueError("the run holds no reconstruction beside its originals; nothing to rate.")
+    return trials
+
+
+def _afc_trials(trials, rng):
+    """One 2AFC trial per rated system clip, its foil drawn among the other stimuli."""
     afc_trials = []
-    if afc:
-        for trial in trials:
-            foils = [
-                t
-                for t in trials
-                if t["condition"] == trial["condition"] and t["stimulus"] != trial["stimulus"]
-            ]
-            if not foils:
+    for trial in trials:
+        foils = [
+            t
+            for t in trials
+            if t["condition"] == trial["condition"] and t["stimulus"] != trial["stimulus"]
+        ]
+        if not foils:
+            continue
+        for clip in trial["clips"]:
+            if clip["role"] != "system":
                 continue
-            for clip in trial["clips"]:
-                if clip["role"] != "system":
-                    continue
-                foil = foils[int(rng.integers(len(foils)))]
-                afc_trials.append(
-                    dict(
-                        id=f"x{len(afc_trials) + 1:02d}",
-                        mushra_trial=trial["id"],
-                        stimulus=trial["stimulus"],
-                        segment=trial["segment"],
-                        condition=trial["condition"],
-                        system=clip["system"],
-                        subject=clip["subject"],
-                        clip=clip["id"],
-                        x=clip["source"],
-                        target=trial["reference"],
-                        foil=foil["reference"],
-                        foil_stimulus=foil["stimulus"],
-                        foil_segment=foil["segment"],
-                    )
+            foil = foils[int(rng.integers(len(foils)))]
+            afc_trials.append(
+                dict(
+                    id=f"x{len(afc_trials) + 1:02d}",
+                    mushra_trial=trial["id"],
+                    stimulus=trial["stimulus"],
+                    segment=trial["segment"],
+                    condition=trial["condition"],
+                    system=clip["system"],
+                    subject=clip["subject"],
+                    clip=clip["id"],
+                    x=clip["source"],
+                    target=trial["reference"],
+                    foil=foil["reference"],
+                    foil_stimulus=foil["stimulus"],
+                    foil_segment=foil["segment"],
                 )
-    return trials, afc_trials
+            )
+    return afc_trials
 
 
 def _write_audio(tmp, trials, afc_trials, seed, cutoff_hz):

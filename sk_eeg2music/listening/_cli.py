@@ -102,6 +102,11 @@ def add_listen_parsers(subparsers):
     >>> args.run_dir, args.out, args.seed
     ('demo_output', 'test', 0)
     """
+    return _add_listen_parser(subparsers), _add_report_parser(subparsers)
+
+
+def _add_listen_parser(subparsers):
+    """The ``listen`` parser: build a test from a run folder, serve it."""
     listen = subparsers.add_parser(
         "listen",
         help="build a MUSHRA-style listening test from a run (and serve it)",
@@ -149,7 +154,11 @@ def add_listen_parsers(subparsers):
         "--port", type=_port, default=8000, help="server port, 0 for any free one (default: 8000)"
     )
     listen.set_defaults(func=_listen)
+    return listen
 
+
+def _add_report_parser(subparsers):
+    """The ``listen-report`` parser: statistics and plots of the ratings."""
     report = subparsers.add_parser(
         "listen-report",
         help="statistics and plots of a listening test's ratings",
@@ -187,4 +196,4 @@ def add_listen_parsers(subparsers):
         help="systems to test the others against (default: linear and null systems)",
     )
     report.set_defaults(func=_listen_report)
-    return listen, report
+    return report

@@ -85,8 +85,7 @@ def lagged_xcorr(A, B, lags):
         samples outside a trial counted as 0 (the FFT is zero-padded so nothing
         wraps around and no trial meets another).
     """
-    A = np.asarray(A, dtype=np.float64)
-    B = np.asarray(B, dtype=np.float64)
+    A, B = np.asarray(A), np.asarray(B)  # blocks are cast to float64 below, not the whole
     n_trials, n_a, n_times = A.shape
     n_b = B.shape[1]
     lags = np.asarray(lags)
@@ -97,15 +96,17 @@ def lagged_xcorr(A, B, lags):
     weights[:, 0] /= 2
     if n_fft % 2 == 0:
         weights[:, -1] /= 2
-    out = np.zeros((len(lags), n_a * n_b))
-    per_freq = 16 * (n_a * n_b + (n_a + n_b) * n_trials)
-    step = max(1, _XCORR_BLOCK_BYTES // per_freq)
-    for f0 in range(0, n_freqs, step):
-        f1 = min(n_freqs, f0 + step)
-        Af = scipy.fft.rfft(A, n=n_fft, axis=-1)[..., f0:f1].transpose(2, 1, 0)  # (f, a, trials)
-        Bf = scipy.fft.rfft(B, n=n_fft, axis=-1)[..., f0:f1].transpose(2, 0, 1)  # (f, trials, b)
-        cross = np.matmul(Af, Bf.conj()).reshape(f1 - f0, -1)  # sum over trials
-        out += weights[:, f0:f1].real @ cross.real - weights[:, f0:f1].imag @ cross.imag
+    # Sum the cross-spectra over blocks of trials: one FFT per trial, and the
+    # spectra of a block stay within _XCORR_BLOCK_BYTES whatever the number of trials.
+    cross = np.zeros((n_freqs, n_a, n_b), dtype=np.complex128)
+    step = max(1, _XCORR_BLOCK_BYTES // (16 * n_freqs * (n_a + n_b)))
+    for t0 in range(0, n_trials, step):
+        a, b = (np.asarray(M[t0 : t0 + step], np.float64) for M in (A, B))
+        Af = scipy.fft.rfft(a, n=n_fft, axis=-1).transpose(2, 1, 0)
+        Bf = scipy.fft.rfft(b, n=n_fft, axis=-1).transpose(2, 0, 1)
+        cross += np.matmul(Af, Bf.conj())  # (freqs, a, b), summed over the block's trials
+    cross = cross.reshape(n_freqs, -1)
+    out = weights.real @ cross.real - weights.imag @ cross.imag
     return out.reshape(len(lags), n_a, n_b)
 
 
@@ -139,11 +140,13 @@ def lagged_gram(X, lags):
     tail_len = max(0, -int(lags[0]))  # ... at the end by negative lags
     # full[d][c1, c2] = sum_s X[:, c1, s] X[:, c2, s + d]
     full = lagged_xcorr(X, X, np.arange(n_lags)).transpose(0, 2, 1)
+    # Time-major copy: each sample's (trials, channels) matrix is contiguous for BLAS.
+    Xt = np.ascontiguousarray(X.transpose(2, 0, 1))
     blocks = np.empty((n_lags, n_lags, n_ch, n_ch))
     for d in range(n_lags):
         n_pairs = n_times - d
-        head = _cumulative_products(X, d, 0, min(head_len, n_pairs))
-        fwd = _cumulative_products(X, d, n_pairs - min(tail_len, n_pairs), n_pairs)
+        head = _cumulative_products(Xt, d, 0, min(head_len, n_pairs))
+        fwd = _cumulative_products(Xt, d, n_pairs - min(tail_len, n_pairs), n_pairs)
         tail = fwd[-1] - fwd[::-1]  # tail[k]: the last k samples before n_pairs
         for i in range(n_lags - d):
             j = i + d
@@ -155,15 +158,15 @@ def lagged_gram(X, lags):
     return blocks.transpose(2, 0, 3, 1).reshape(n_ch * n_lags, n_ch * n_lags)
 
 
-def _cumulative_products(X, d, start, stop):
+def _cumulative_products(Xt, d, start, stop):
     """``out[k]``: sum over trials and the first ``k`` samples ``s`` of ``[start, stop)``
-    of ``X[:, :, s] X[:, :, s + d].T``; ``out[0]`` is 0."""
-    n_ch = X.shape[1]
+    of ``X[:, :, s].T @ X[:, :, s + d]``; ``out[0]`` is 0. ``Xt`` is ``X`` time-major,
+    shape (n_times, n_trials, n_channels)."""
+    n_ch = Xt.shape[2]
     out = np.zeros((stop - start + 1, n_ch, n_ch))
     if stop > start:
-        left = X[:, :, start:stop].transpose(2, 1, 0)  # (s, c, trials)
-        right = X[:, :, start + d : stop + d].transpose(2, 0, 1)  # (s, trials, c)
-        out[1:] = np.cumsum(np.matmul(left, right), axis=0)
+        left = Xt[start:stop].transpose(0, 2, 1)  # (s, c, trials), BLAS-transposed view
+        out[1:] = np.cumsum(np.matmul(left, Xt[start + d : stop + d]), axis=0)
     return out
 
 

@@ -39,13 +39,16 @@ def mean_power_spectrum(y, n_audio):
     return power / len(y), float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
 
 
-def mean_log_mel(y, audio_sfreq, hop_length, n_mels=32, batch_size=64):
+def mean_log_mel(y, audio_sfreq, hop_length, n_mels=32, batch_size=64, sample_weight=None):
     """Mean log-mel time course of waveforms, aligned at their first sample.
 
     The features are those a mel decoder is trained on
     (:func:`~sk_eeg2music.audio.log_mel_spectrogram`, one frame per EEG sample
     when ``hop_length = audio_sfreq / sfreq``, as in
-    :class:`~sk_eeg2music.models.LinearDecoder`), averaged over trials.
+    :class:`~sk_eeg2music.models.LinearDecoder`), averaged over trials. This is
+    the beat template: :class:`BeatTemplateBaseline` predicts it, and the
+    evaluation (:func:`~sk_eeg2music.evaluation.score_trials`) controls for it
+    in ``feature_r_beat``.
 
     Parameters
     ----------
@@ -56,17 +59,46 @@ def mean_log_mel(y, audio_sfreq, hop_length, n_mels=32, batch_size=64):
     n_mels : int, default=32
     batch_size : int, default=64
         Trials per spectrogram call (bounds the STFT's memory for long audio).
+    sample_weight : ndarray, shape (n_trials,) | None, default=None
+        Weight of each row, e.g. how many trials share a distinct waveform
+        (the mean over the trials from their distinct segments only);
+        ``None``: equal weights.
 
     Returns
     -------
     template : ndarray, shape (n_mels, n_audio // hop_length), float64
         Frame ``t`` averages frame ``t`` of every trial.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.models.baseline import mean_log_mel
+    >>> y = np.random.default_rng(0).standard_normal((3, 8000)).astype(np.float32)
+    >>> mean_log_mel(y, 8000, hop_length=125).shape  # 1 s at 64 frames/s
+    (32, 64)
+    >>> rows = mean_log_mel(y[[0, 0, 1]], 8000, 125)  # a repeated row, or a weight of 2
+    >>> weighted = mean_log_mel(y[:2], 8000, 125, sample_weight=[2, 1])
+    >>> bool(np.allclose(rows, weighted, atol=1e-6))  # batched STFTs differ in the last bits
+    True
     """
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != (len(y),) or not (sample_weight >= 0).all():
+            raise ValueError(
+                f"sample_weight must be {len(y)} non-negative weights, one per row of y; got "
+                f"shape {sample_weight.shape}."
+            )
+        if not sample_weight.sum() > 0:
+            raise ValueError("sample_weight must not sum to 0.")
     total = 0.0
     for start in range(0, len(y), batch_size):
         logmel = log_mel_spectrogram(y[start : start + batch_size], audio_sfreq, hop_length, n_mels)
-        total = total + logmel.sum(axis=0, dtype=np.float64)
-    return total / len(y)
+        if sample_weight is None:
+            total = total + logmel.sum(axis=0, dtype=np.float64)
+        else:
+            w = sample_weight[start : start + batch_size]
+            total = total + np.tensordot(w, logmel.astype(np.float64), axes=1)
+    return total / (len(y) if sample_weight is None else sample_weight.sum())
 
 
 def _noise(power, rms, X, n_audio, random_state):

@@ -169,3 +169,23 @@ def test_score_is_the_decoders_mel_correlation(cls, make_eeg, make_audio):
     assert model.score(X, y) == pytest.approx(expected)
     with pytest.raises(ValueError, match=f"sample_weight is not supported by {cls.__name__}"):
         model.score(X, y, sample_weight=np.ones(4))
+
+
+def test_mean_log_mel_weights_rows_like_repeats(make_audio):
+    y = make_audio(3, 64 * 125)
+    repeated = mean_log_mel(y[[0, 0, 0, 1, 2, 2]], 8000, 125, 16)
+    weighted = mean_log_mel(y, 8000, 125, 16, sample_weight=[3, 1, 2])
+    np.testing.assert_allclose(weighted, repeated, atol=1e-6)  # float32 STFT bits apart
+    # Weights in several batches, and equal weights: the plain mean.
+    np.testing.assert_allclose(
+        mean_log_mel(y, 8000, 125, 16, batch_size=2, sample_weight=[3, 1, 2]), weighted, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        mean_log_mel(y, 8000, 125, 16, sample_weight=[5, 5, 5]), mean_log_mel(y, 8000, 125, 16)
+    )
+
+
+@pytest.mark.parametrize("weights", [[1, 1], [1, -1, 1], [0, 0, 0], [[1, 1, 1]]])
+def test_mean_log_mel_bad_weights(weights, make_audio):
+    with pytest.raises(ValueError, match="sample_weight"):
+        mean_log_mel(make_audio(3, 64 * 125), 8000, 125, 16, sample_weight=weights)

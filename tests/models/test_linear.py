@@ -57,6 +57,21 @@ def test_lagged_algebra_matches_explicit_design(lags):
     np.testing.assert_allclose(pred, F @ W.reshape(2, -1).T, atol=1e-12)
 
 
+
+def test_lagged_algebra_is_exact_when_trials_are_summed_in_blocks(monkeypatch):
+    # Many trials: the cross-spectra are summed over blocks of trials (a few per block here).
+    import sk_eeg2music.models._lagged_ridge as lr
+
+    monkeypatch.setattr(lr, "_XCORR_BLOCK_BYTES", 16 * 11 * 5 * 3)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((10, 3, 12)).astype(np.float32)  # float32 input is cast per block
+    Y = rng.standard_normal((10, 2, 12))
+    lags = np.arange(-2, 4)
+    F = _explicit_design(X.astype(np.float64), lags)
+    np.testing.assert_allclose(lagged_gram(X, lags), F.T @ F, atol=1e-10)
+    Yf = Y.transpose(0, 2, 1).reshape(-1, 2)
+    np.testing.assert_allclose(lagged_cross(X, Y, lags), F.T @ Yf, atol=1e-10)
+
 def test_cv_scores_equal_explicit_fold_predictions():
     """Inner CV from sufficient statistics == fit on train, predict test, pooled r."""
     rng = np.random.default_rng(1)
