@@ -55,7 +55,7 @@ model = make_pipeline(
     ChannelScaler(),
     LinearDecoder(target="envelope", tmin=0.0, tmax=0.25, sfreq=data.sfreq, alphas=[1.0]),
 )
-scoring = {"r": make_scorers(data.audio_sfreq)["envelope_correlation"]}
+scoring = {"r": make_scorers(data.audio_sfreq)["envelope_r"]}
 
 # %%
 # The three splits

@@ -336,7 +336,15 @@ def _make_split(name, n_subjects, n_splits, seed):
 
 
 def _print_summary(summary):
-    cols = ["model", "condition", "feature_r", "feature_r_beat", "feature_id_acc", "feature_mm_acc", "mel_r"]
+    cols = [
+        "model",
+        "condition",
+        "feature_r",
+        "feature_r_beat",
+        "feature_id_acc",
+        "feature_mm_acc",
+        "mel_r",
+    ]
     cols += ["mm_acc", "id_acc", "id_chance", "song_acc", "song_chance"]
     table = summary[[c for c in cols if c in summary]]
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

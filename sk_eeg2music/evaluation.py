@@ -44,6 +44,7 @@ from tqdm.auto import tqdm
 from . import metrics
 from ._routing import consumed, requests_groups
 from .metrics import song_identification_accuracy  # defined in metrics; importable here too
+from .metrics._scorers import HIGHER_IS_BETTER, LOWER_IS_BETTER
 from .models._features import predict_features
 from .models.baseline import mean_log_mel
 from .stats import holm, paired_permutation, paired_wilcoxon, subject_bootstrap, t_interval
@@ -51,9 +52,7 @@ from .utils._validation import check_rate_ratio
 
 #: Metrics reported for every fold (name → function of (y_true, y_pred, sfreq)).
 FOLD_METRICS = {
-    "mel_r": metrics.mel_correlation,
-    "envelope_r": metrics.envelope_correlation,
-    "mcd": metrics.mel_cepstral_distortion,
+    name: {**HIGHER_IS_BETTER, **LOWER_IS_BETTER}[name] for name in ("mel_r", "envelope_r", "mcd")
 }
 
 

@@ -35,7 +35,7 @@ def study():
     scoring = {
         k: v
         for k, v in make_scorers(data.audio_sfreq).items()
-        if k in ("envelope_correlation", "waveform_correlation")
+        if k in ("envelope_r", "waveform_r")
     }
     kwargs = dict(cv=LeaveOneGroupOut(), groups=data.subject, scoring=scoring)
     serial = cross_validate(pipe, data.X, data.y, n_jobs=1, **kwargs)
@@ -50,7 +50,7 @@ def _assert_same_scores(result, serial):
 
 def test_loky_processes_give_the_serial_scores(study):
     pipe, data, kwargs, serial = study
-    assert len(serial["test_envelope_correlation"]) == 3
+    assert len(serial["test_envelope_r"]) == 3
     _assert_same_scores(cross_validate(pipe, data.X, data.y, n_jobs=2, **kwargs), serial)
 
 

@@ -13,6 +13,23 @@ from ._waveform import (
     waveform_correlation,
 )
 
+#: The metrics every fold can be scored on, by the names used everywhere (the
+#: evaluation's tables, ``make_scorers``' keys): greater is better ...
+HIGHER_IS_BETTER = {
+    "mel_r": mel_correlation,
+    "envelope_r": envelope_correlation,
+    "waveform_r": waveform_correlation,
+    "si_sdr": si_sdr,
+    "id_acc": identification_accuracy,
+    "rank_acc": rank_accuracy,
+}
+#: ... and lower is better (``make_scorers`` negates them as ``neg_<name>``).
+LOWER_IS_BETTER = {
+    "mcd": mel_cepstral_distortion,
+    "lsd": log_spectral_distance,
+    "fmd": frechet_mel_distance,
+}
+
 
 def make_scorers(audio_sfreq):
     """Scorers for ``cross_validate(..., scoring=make_scorers(audio_sfreq))``.
@@ -20,7 +37,9 @@ def make_scorers(audio_sfreq):
     Every scorer compares ``estimator.predict(X)`` (waveforms) with ``y``; with a
     dict of scorers scikit-learn calls ``predict`` once per fold and shares it,
     and the scorers of one call share the log-mel spectrograms of that pair.
-    Distortions are negated (``neg_*``) so that greater is better throughout.
+    The keys are the names of :func:`sk_eeg2music.evaluation.evaluate_models`'
+    tables (one scoring vocabulary); distortions are negated (``neg_*``) so
+    that greater is better throughout.
 
     Parameters
     ----------
@@ -30,12 +49,13 @@ def make_scorers(audio_sfreq):
     Returns
     -------
     scorers : dict of str to callable
-        Keys: ``mel_correlation``, ``envelope_correlation``,
-        ``waveform_correlation``, ``neg_mel_cepstral_distortion``,
-        ``neg_log_spectral_distance``, ``si_sdr``, ``identification_accuracy``,
-        ``rank_accuracy``, ``neg_frechet_mel_distance``. Match–mismatch needs
-        each trial's stimulus and segment, which scorers do not get: call
-        :func:`match_mismatch_accuracy` from the evaluation instead.
+        Keys: ``mel_r`` (:func:`mel_correlation`), ``envelope_r``,
+        ``waveform_r``, ``si_sdr``, ``id_acc`` (:func:`identification_accuracy`),
+        ``rank_acc``, ``neg_mcd`` (:func:`mel_cepstral_distortion`), ``neg_lsd``
+        (:func:`log_spectral_distance`), ``neg_fmd``
+        (:func:`frechet_mel_distance`). Match–mismatch needs each trial's
+        stimulus and segment, which scorers do not get: use
+        :func:`sk_eeg2music.evaluation.evaluate_models`.
 
     Examples
     --------
@@ -47,9 +67,9 @@ def make_scorers(audio_sfreq):
     >>> y = rng.standard_normal((6, 8000)).astype(np.float32)  # 1 s of audio at 8 kHz
     >>> scoring = make_scorers(audio_sfreq=8000)
     >>> sorted(scoring)[:3]
-    ['envelope_correlation', 'identification_accuracy', 'mel_correlation']
+    ['envelope_r', 'id_acc', 'mel_r']
     >>> baseline = MeanSpectrumBaseline(sfreq=64.0).fit(X, y)
-    >>> -1 <= scoring["mel_correlation"](baseline, X, y) <= 1
+    >>> -1 <= scoring["mel_r"](baseline, X, y) <= 1
     True
 
     ``cross_validate(estimator, X, y, scoring=scoring)`` then reports every metric
@@ -58,25 +78,14 @@ def make_scorers(audio_sfreq):
     from sklearn.metrics import make_scorer
 
     sfreq = check_sfreq(audio_sfreq, "audio_sfreq")
-    higher = {
-        "mel_correlation": mel_correlation,
-        "envelope_correlation": envelope_correlation,
-        "waveform_correlation": waveform_correlation,
-        "si_sdr": si_sdr,
-        "identification_accuracy": identification_accuracy,
-        "rank_accuracy": rank_accuracy,
-    }
-    lower = {
-        "neg_mel_cepstral_distortion": mel_cepstral_distortion,
-        "neg_log_spectral_distance": log_spectral_distance,
-        "neg_frechet_mel_distance": frechet_mel_distance,
-    }
     memo = _Memo()
-    scorers = {name: make_scorer(_MemoScore(f, memo), sfreq=sfreq) for name, f in higher.items()}
+    scorers = {
+        name: make_scorer(_MemoScore(f, memo), sfreq=sfreq) for name, f in HIGHER_IS_BETTER.items()
+    }
     scorers.update(
         {
-            name: make_scorer(_MemoScore(f, memo), greater_is_better=False, sfreq=sfreq)
-            for name, f in lower.items()
+            f"neg_{name}": make_scorer(_MemoScore(f, memo), greater_is_better=False, sfreq=sfreq)
+            for name, f in LOWER_IS_BETTER.items()
         }
     )
     return scorers

@@ -25,6 +25,7 @@ from ..utils._validation import (
     check_audio,
     check_eeg,
     check_rate_ratio,
+    check_y_for_eeg,
     expected_failed_checks_2d_eeg,
 )
 from ._lagged_ridge import haufe_patterns, lag_samples, predict_lagged
@@ -228,6 +229,39 @@ class LaggedDecoderMixin(EEGDecoderMixin):
         checks = super()._expected_failed_checks()
         del checks["check_requires_y_none"]
         return checks
+
+    def _check_fit_data(self, X, y, groups, sfreq, allow_1d=True):
+        """The checks every lagged decoder's ``fit`` starts with.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_trials, n_channels, n_times)
+        y : array-like, shape (n_trials, n_audio) or (n_trials,)
+        groups : array-like, shape (n_trials,) | None
+        sfreq : float
+            EEG rate (Hz).
+        allow_1d : bool, default=True
+            Whether a 1-D ``y`` (one audio sample per trial) is accepted.
+
+        Returns
+        -------
+        X : ndarray, shape (n_trials, n_channels, n_times)
+        y : ndarray, shape (n_trials, n_audio)
+        y_1d : bool
+            Whether ``y`` was 1-D.
+        factor : int
+            Audio samples per EEG sample.
+        audio_sfreq : float
+        groups : ndarray, shape (n_trials,) | None
+        lags : ndarray of int, shape (n_lags,)
+        """
+        self._require_y(y)
+        X = self._check_eeg(X, reset=True)
+        y, y_1d = self._check_waveforms(y, allow_1d=allow_1d)
+        factor = check_y_for_eeg(X, y)
+        audio_sfreq = self._audio_rate(sfreq, factor)
+        groups = self._check_groups(groups, len(X))
+        return X, y, y_1d, factor, audio_sfreq, groups, self._lags(sfreq, X.shape[-1])
 
     def _audio_rate(self, sfreq, factor):
         """The audio rate: ``audio_sfreq`` if given (checked against ``y``), else inferred."""

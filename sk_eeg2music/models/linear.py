@@ -34,7 +34,6 @@ from ..audio import (
     log_mel_spectrogram,
     mel_to_waveform,
 )
-from ..utils._validation import check_y_for_eeg
 from ._base import LaggedDecoderMixin, NumberInterval, check_alphas
 
 # Re-exported: the solvers lived here before they moved to _lagged_ridge, and
@@ -236,7 +235,7 @@ class LinearDecoder(LaggedDecoderMixin, RegressorMixin, BaseEstimator):
                 f"tmin={self.tmin}, tmax={self.tmax} is written tmin={-self.tmax + 0.0}, "
                 f"tmax={-self.tmin + 0.0} here.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,  # user -> fit -> _check_fit_data -> _lags
             )
         return super()._lags(sfreq, n_times)
 
@@ -267,13 +266,7 @@ class LinearDecoder(LaggedDecoderMixin, RegressorMixin, BaseEstimator):
         """
         self._validate_params()  # here, not @_fit_context: the lag warning names the caller
         sfreq, alphas = float(self.sfreq), self._alphas()
-        self._require_y(y)
-        X = self._check_eeg(X, reset=True)
-        y, y_1d = self._check_waveforms(y)
-        factor = check_y_for_eeg(X, y)
-        audio_sfreq = self._audio_rate(sfreq, factor)
-        groups = self._check_groups(groups, len(X))
-        lags = self._lags(sfreq, X.shape[-1])
+        X, y, y_1d, factor, audio_sfreq, groups, lags = self._check_fit_data(X, y, groups, sfreq)
         Y = self._targets(y, audio_sfreq, factor).astype(np.float64)
 
         per_target = bool(self.alpha_per_target)

@@ -30,7 +30,6 @@ from scipy import linalg
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 
 from ..audio import log_mel_spectrogram, mel_to_waveform
-from ..utils._validation import check_y_for_eeg
 from ._base import LaggedDecoderMixin, NumberInterval, check_alphas
 from ._lagged_ridge import (
     cv_alpha_scores,
@@ -280,14 +279,10 @@ class ReducedRankDecoder(LaggedDecoderMixin, RegressorMixin, BaseEstimator):
         -------
         self : ReducedRankDecoder
         """
-        self._require_y(y)
         sfreq, alphas, ranks = self._check_params()
-        X = self._check_eeg(X, reset=True)
-        y, _ = self._check_waveforms(y, allow_1d=False)
-        factor = check_y_for_eeg(X, y)
-        audio_sfreq = self._audio_rate(sfreq, factor)
-        groups = self._check_groups(groups, len(X))
-        lags = self._lags(sfreq, X.shape[-1])
+        X, y, _, factor, audio_sfreq, groups, lags = self._check_fit_data(
+            X, y, groups, sfreq, allow_1d=False
+        )
         # The features of LinearDecoder(target="mel"): one log-mel frame per EEG sample.
         Y = log_mel_spectrogram(y, audio_sfreq, factor, n_mels=self.n_mels).astype(np.float64)
 
