@@ -48,6 +48,7 @@ def test_registry_ablations_differ_from_the_gan_in_one_setting_only():
     assert base["max_epochs"] == 6 and base["warmup_epochs"] == gan_warmup_epochs(6)
     assert base["random_state"] == 3
     expected = {
+        "gan-ddsp": {"decoder": "ddsp"},
         "gan-end-to-end": {"training": "end_to_end"},
         "gan-recon-only": {"lambda_adv": 0.0},
         "gan-l1-encoder": {"lambda_clip": 0.0},
@@ -60,6 +61,12 @@ def test_registry_ablations_differ_from_the_gan_in_one_setting_only():
         diff = {k: v for k, v in diff.items() if not callable(v)}
         assert diff == change, name
         assert isinstance(_gan(models[name]), EEG2MusicGAN)
+
+
+def test_registry_has_the_ddsp_gan_but_not_by_default():
+    model = make_models(64.0, ["gan-ddsp"], epochs=2)["gan-ddsp"]
+    assert _gan(model).decoder == "ddsp" and "DDSP" in MODELS["gan-ddsp"]
+    assert "gan-ddsp" not in DEFAULT_MODELS
 
 
 def test_registry_rejects_unknown_names():

@@ -3,7 +3,8 @@
 :class:`~sk_eeg2music.EEG2MusicGAN` with ``training="staged"`` runs them in
 ``fit`` before skorch's epochs (the joint adversarial fine-tuning):
 
-1. :func:`pretrain_decoder` teaches the upsampler to render the *true*
+1. :func:`pretrain_decoder` teaches the decode stage (the upsampler or the
+   DDSP synthesiser) to render the *true*
    z-scored log-mel of the training audio as waveforms (mel + multi-resolution
    STFT losses). It sees only the ``y`` passed to ``fit``, de-duplicated
    (:func:`unique_audio`: the same music heard by several subjects is one
@@ -17,8 +18,10 @@
    groups are given).
 """
 
+import contextlib
 import copy
 import hashlib
+import inspect
 import json
 
 import numpy as np
@@ -56,7 +59,7 @@ def decoder_cache_key(y_unique, state, settings):
     y_unique : ndarray, shape (n_unique, n_audio)
         :func:`unique_audio` of the training audio.
     state : dict of str -> Tensor
-        The upsampler's initial ``state_dict`` (architecture and seed).
+        The decode stage's initial ``state_dict`` entries (architecture and seed).
     settings : dict
         JSON-serialisable training settings (steps, batch, crop, rates, weights).
 
@@ -97,6 +100,8 @@ def pretrain_decoder(
     ----------
     module : Generator
         Its ``decode`` and ``decoder_parameters()`` are used; updated in place.
+        A ``decode`` that accepts ``generator=`` (the DDSP decoder's noise)
+        gets the private generator below.
     criterion : ReconstructionLoss
         Gives the z-scored EEG-rate log-mel (``aux_target``) and the losses.
     y : Tensor, shape (n_segments, n_audio)
@@ -115,8 +120,8 @@ def pretrain_decoder(
     betas : tuple, default=(0.8, 0.99)
     grad_clip : float | None, default=10.0
     seed : int, default=0
-        Seeds a private generator for batches and crops (the global RNG is
-        not touched).
+        Seeds a private generator for batches, crops and any noise the
+        decoder draws (the global RNG is not touched).
     device : str, default="cpu"
 
     Returns
@@ -132,6 +137,12 @@ def pretrain_decoder(
     params = list(module.decoder_parameters())
     optimizer = torch.optim.AdamW(params, lr=lr, betas=betas)
     components = tuple(c for c in ("mel", "stft", "wav") if weights.get(c, weights.get(c + "_sc")))
+    # The DDSP decoder draws noise: from the private generator, so the result
+    # depends only on the seed (the cache's promise).
+    decode_kw = {}
+    with contextlib.suppress(TypeError, ValueError):
+        if "generator" in inspect.signature(module.decode).parameters:
+            decode_kw = {"generator": gen}
     losses = []
     module.train()
     for _ in range(int(steps)):
@@ -142,7 +153,7 @@ def pretrain_decoder(
             [y[i, o * factor : (o + crop) * factor] for i, o in zip(idx.tolist(), offsets)]
         )
         optimizer.zero_grad()
-        parts = criterion(module.decode(z.to(device)), target, components=components)
+        parts = criterion(module.decode(z.to(device), **decode_kw), target, components=components)
         loss = weighted_sum(parts, weights)
         loss.backward()
         if grad_clip is not None:

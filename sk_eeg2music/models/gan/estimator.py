@@ -50,7 +50,7 @@ from ._staged import (
     unique_audio,
 )
 from .discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
-from .generator import Generator
+from .generator import DECODERS, Generator
 from .losses import (
     ADVERSARIAL_LOSSES,
     ReconstructionLoss,
@@ -139,6 +139,10 @@ LOGGED_COMPONENTS = (
 
 
 _ADVERSARIAL_COMPONENTS = ("adv", "fm", "d_loss", "d_real", "d_fake")
+
+#: Default learning rate of the DDSP decoder (``lr_decoder=None``): the best of
+#: those measured in its pre-training (``benchmarks/decoder_ddsp.py``).
+DDSP_LR = 1e-3
 
 
 class DiscriminatorLRScheduler(LRScheduler):
@@ -243,13 +247,36 @@ def split_param_group(pgroups, selected, **settings):
     return [*pgroups[:-1], *default, {"params": moved, **settings}]
 
 
+#: ``state_dict`` prefixes of the upsampler, for generators without ``decoder_state_names``.
+_UPSAMPLER_PREFIXES = ("conv_pre.", "stages.", "conv_post.")
+
+
+def decoder_state_names(module):
+    """``state_dict`` keys of a generator's decode stage (upsampler or DDSP synthesiser).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A :class:`~.generator.Generator` (its ``decoder_state_names()``), or
+        a module with the upsampler's ``conv_pre`` / ``stages`` / ``conv_post``.
+
+    Returns
+    -------
+    names : list of str
+    """
+    names = getattr(module, "decoder_state_names", None)
+    if names is not None:
+        return list(names())
+    return [k for k in module.state_dict() if k.startswith(_UPSAMPLER_PREFIXES)]
+
+
 def _fit_decoder(key, net, y, settings):
     """Stage 1 for :meth:`EEG2MusicGAN._pretrain_decoder` (joblib-cacheable by ``key``).
 
     Returns
     -------
     state : dict of str -> ndarray
-        The upsampler's trained ``state_dict`` entries.
+        The decode stage's trained ``state_dict`` entries.
     losses : list of float
         Loss per step.
     """
@@ -269,11 +296,9 @@ def _fit_decoder(key, net, y, settings):
         seed=settings["seed"],
         device=net.device,
     )
-    prefixes = ("conv_pre.", "stages.", "conv_post.")
+    names = set(decoder_state_names(module))
     state = {
-        k: v.detach().cpu().numpy().copy()
-        for k, v in module.state_dict().items()
-        if k.startswith(prefixes)
+        k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items() if k in names
     }
     return state, losses
 
@@ -298,7 +323,8 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
     convolutions with a receptive field of at least 0.5 s) whose head decodes
     a log-mel spectrogram at the EEG rate, followed by a HiFi-GAN-style
     upsampler whose rates are planned from ``factor = y.shape[1] //
-    X.shape[2]``, inferred in ``fit``.
+    X.shape[2]``, inferred in ``fit`` (or, with ``decoder="ddsp"``, a
+    DDSP-style harmonic-plus-noise synthesiser).
 
     With ``training="staged"`` (the default) ``fit`` runs three stages:
 
@@ -356,6 +382,18 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         ``"staged"``: decoder pre-training, encoder training, then joint
         fine-tuning (see above). ``"end_to_end"``: only skorch's epochs on one
         network (the ablation).
+    decoder : {"upsampler", "ddsp"}, default="upsampler"
+        The generator's decode stage (its ``decoder``): ``"upsampler"``, the
+        HiFi-GAN-style transposed-convolution upsampler; ``"ddsp"``, a
+        DDSP-style synthesiser (:class:`~sk_eeg2music.models.gan._ddsp.HarmonicNoiseDecoder`:
+        a small network predicts the loudness of every pitch of a semitone
+        grid with its harmonics and a noise filter; an additive sinusoid bank
+        plus filtered noise render them), which learns the training music in
+        far fewer steps on a CPU (``docs/benchmarks.md``, "DDSP-style decoder
+        vs the upsampler"). Its settings are ``module__ddsp_params=dict(...)``.
+        Its noise comes from the seeded generators (same ``random_state``,
+        same output); prediction uses a fixed excitation, so it is
+        deterministic.
     decoder_steps : int | None, default=None
         Steps of decoder pre-training (batches of ``batch_size`` crops of
         ``crop_seconds``); ``None`` uses the preset's (240 for ``"cpu"``:
@@ -440,6 +478,14 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         encoder at ``lr`` (no separate group). An ``optimizer__param_groups`` pattern that
         matches encoder parameters takes precedence; ``set_params(lr=...)`` on
         an initialised net sets every group, this one included.
+    lr_decoder : float | None, default=None
+        Learning rate of the decode stage's pre-training (``training="staged"``);
+        with ``training="end_to_end"`` a parameter group of the generator's
+        optimizer holding the decoder's parameters (``decoder_parameters()``).
+        ``None``: ``lr`` for the upsampler (no separate group: the behaviour
+        without this parameter) and 1e-3 for ``decoder="ddsp"`` (the best of
+        the rates measured in its pre-training). As for ``lr_encoder``, the
+        staged fine-tuning epochs move the decoder at ``lr``.
     lr_discriminator : float, default=2e-4
         Discriminator learning rate, applied when the optimizers are built
         (``optimizer_discriminator__lr`` takes precedence); never inherited
@@ -513,7 +559,8 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         z-scored log-mel of the distinct training segments (the retrieval
         prior; ``None`` for ``training="end_to_end"``).
     decoder_key_ : str
-        Hash of the decoder pre-training's inputs (staged only).
+        Hash of the decoder pre-training's inputs: training audio, the decode
+        stage's kind, settings and initial state (staged only).
     decoder_losses_ : list of float
         Decoder pre-training loss per step (staged only).
     encoder_history_ : list of dict
@@ -562,6 +609,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         adversarial_loss="lsgan",
         warmup_epochs=5,
         training="staged",
+        decoder="upsampler",
         decoder_steps=None,
         encoder_epochs=None,
         encoder_patience=8,
@@ -578,6 +626,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         batch_size=8,
         lr=2e-4,
         lr_encoder=3e-3,
+        lr_decoder=None,
         lr_discriminator=2e-4,
         optimizer=torch.optim.AdamW,
         optimizer_discriminator=torch.optim.AdamW,
@@ -622,6 +671,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         self.adversarial_loss = adversarial_loss
         self.warmup_epochs = warmup_epochs
         self.training = training
+        self.decoder = decoder
         self.decoder_steps = decoder_steps
         self.encoder_epochs = encoder_epochs
         self.encoder_patience = encoder_patience
@@ -635,6 +685,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         self.discriminator_crop_seconds = discriminator_crop_seconds
         self.teacher_forcing = teacher_forcing
         self.lr_encoder = lr_encoder
+        self.lr_decoder = lr_decoder
         self.lr_discriminator = lr_discriminator
         self.optimizer_discriminator = optimizer_discriminator
         self.grad_clip = grad_clip
@@ -681,11 +732,19 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
                 factor=self.factor_,
                 sfreq=self.sfreq,
                 decoder_input_norm="zscore" if self.training == "staged" else None,
+                decoder=self.decoder,
                 n_conditions=self._n_conditions(),
             )
             defaults = preset["module"] if issubclass(self.module, Generator) else {}
             kwargs = {**_accepted(self.module, inferred), **defaults, **kwargs}
         module = self.initialized_instance(self.module, kwargs)
+        built = getattr(module, "decoder", None)
+        built = built if isinstance(built, str) else "upsampler"  # e.g. a custom nn.Module
+        if built != self.decoder and "decoder" not in self.get_params_for("module"):
+            raise ValueError(
+                f"decoder={self.decoder!r} needs a generator that builds it (the Generator "
+                f"class); the module given has decoder {built!r}."
+            )
         standardize = getattr(module, "standardize", None)
         if self.standardize_input and hasattr(standardize, "set_statistics"):
             standardize.set_statistics(self.input_mean_, self.input_scale_)
@@ -729,8 +788,16 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         # Staged: the encoder was fitted (early-stopped) at lr_encoder before
         # skorch's epochs; fine-tuning only nudges it, at the upsampler's rate.
         lr_encoder = self.lr_encoder if self.training == "end_to_end" else None
+        decoder = getattr(self.module_, "decoder_parameters", None)
+        lr_decoder = self._decoder_lr(explicit_only=True)
+        decoder_group = []
+        if self.training == "end_to_end" and lr_decoder is not None and decoder is not None:
+            split = split_param_group(pgroups, decoder(), lr=lr_decoder)
+            if split is not pgroups:  # the new group is last; the default one before it
+                pgroups, decoder_group = split[:-1], split[-1:]
         if lr_encoder is not None and encoder is not None:
             pgroups = split_param_group(pgroups, encoder(), lr=lr_encoder)
+        pgroups = [*pgroups, *decoder_group]
         self.optimizer_ = self.optimizer(pgroups, **kw)
         pgroups, kw = self.get_params_for_optimizer(
             "optimizer_discriminator", self.discriminator_.named_parameters()
@@ -1059,12 +1126,12 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
             )
         if self.training not in ("staged", "end_to_end"):
             raise ValueError(f"training must be 'staged' or 'end_to_end'; got {self.training!r}.")
-        if self.lr_encoder is not None and not (
-            isinstance(self.lr_encoder, numbers.Real) and 0 < self.lr_encoder < np.inf
-        ):
-            raise ValueError(
-                f"lr_encoder must be a positive learning rate or None; got {self.lr_encoder!r}."
-            )
+        if self.decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}; got {self.decoder!r}.")
+        for name in ("lr_encoder", "lr_decoder"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, numbers.Real) and 0 < value < np.inf):
+                raise ValueError(f"{name} must be a positive learning rate or None; got {value!r}.")
         self._preset()
         self.factor_ = factor
         self.audio_sfreq_ = sfreq * factor
@@ -1205,11 +1272,23 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
             cv = ShuffleSplit(1, test_size=self.encoder_validation, random_state=seed)
         return next(cv.split(everything, groups=groups))
 
+    def _decoder_lr(self, explicit_only=False):
+        """The decode stage's learning rate (see ``lr_decoder``).
+
+        With ``explicit_only``, ``None`` where the decoder simply shares ``lr``
+        (the upsampler without ``lr_decoder``).
+        """
+        if self.lr_decoder is not None:
+            return self.lr_decoder
+        if getattr(self.module_, "decoder", None) == "ddsp":
+            return DDSP_LR
+        return None if explicit_only else self.lr
+
     def _pretrain_decoder(self, y, seed):
         """Stage 1, cached by a hash of the distinct training waveforms."""
         steps = int(self._stage_budget("decoder_steps"))
-        prefixes = ("conv_pre.", "stages.", "conv_post.")
-        init = {k: v for k, v in self.module_.state_dict().items() if k.startswith(prefixes)}
+        names = set(decoder_state_names(self.module_))
+        init = {k: v for k, v in self.module_.state_dict().items() if k in names}
         y_unique = unique_audio(y)
         audio_terms = ("mel", "stft_sc", "stft_mag", "wav")
         weights = {k: v for k, v in self._weights().items() if k in audio_terms}
@@ -1219,12 +1298,14 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
             n_crop=self._crop(),
             factor=self.factor_,
             weights=weights,
-            lr=self.lr,
+            lr=self._decoder_lr(),
             betas=self.get_params_for("optimizer").get("betas"),
             grad_clip=self.grad_clip,
             seed=seed,
             criterion={k: list(v.shape) for k, v in self.criterion_.state_dict().items()},
             stft=getattr(self.criterion_, "stft_resolutions", None),
+            decoder=str(getattr(self.module_, "decoder", "upsampler")),
+            decoder_params=getattr(self.module_, "ddsp_params", None),
         )
         key = decoder_cache_key(y_unique, init, settings)
         cache = self.__dict__.setdefault("_decoder_cache", {})

@@ -3,7 +3,9 @@
 The encoder works at the EEG rate (a 1x1 spatial convolution, then residual
 dilated temporal convolutions whose receptive field covers the neural response
 lag); the upsampler turns its features into audio with transposed convolutions
-and residual dilated blocks, ``factor`` audio samples per EEG sample.
+and residual dilated blocks, ``factor`` audio samples per EEG sample. With
+``decoder="ddsp"`` a DDSP-style harmonic-plus-noise synthesiser
+(:class:`~._ddsp.HarmonicNoiseDecoder`) takes the upsampler's place.
 """
 
 import math
@@ -12,12 +14,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._ddsp import HarmonicNoiseDecoder
 from ._layers import WNConv1d, WNConvTranspose1d, leaky_relu, same_padding
 from .losses import zscore_over_time
 
 #: Rates above this are realised by interpolation + convolution, not a transposed
 #: convolution (whose kernel, 2 x rate, would grow without bound).
 DEFAULT_MAX_RATE = 8
+
+#: The decode stages :class:`Generator` can build (its ``decoder`` parameter).
+DECODERS = ("upsampler", "ddsp")
 
 
 def prime_factors(n):
@@ -294,8 +300,9 @@ class Generator(nn.Module):
     """EEG encoder + HiFi-GAN-style upsampler: EEG trials to waveforms.
 
     Maps EEG of shape ``(batch, n_channels, n_times)`` to waveforms of shape
-    ``(batch, n_times * factor)`` in [-1, 1]. Fully convolutional: any
-    ``n_times`` works, so it trains on crops and predicts whole trials.
+    ``(batch, n_times * factor)`` (in [-1, 1] with the upsampler). Fully
+    convolutional: any ``n_times`` works, so it trains on crops and predicts
+    whole trials.
 
     Parameters
     ----------
@@ -344,6 +351,26 @@ class Generator(nn.Module):
         nearly flat decoded spectrogram reaches the upsampler at the scale of
         its training input instead of being rendered as flat noise.
         :class:`~sk_eeg2music.EEG2MusicGAN` sets it for ``training="staged"``.
+    decoder : {"upsampler", "ddsp"}, default="upsampler"
+        The decode stage (input at the EEG rate -> waveform). ``"upsampler"``:
+        the HiFi-GAN-style transposed-convolution upsampler (``conv_pre``,
+        ``stages``, ``conv_post``; the ``upsample_*``, ``resblock_*``,
+        ``leaky_relu_slope`` and ``init_std`` parameters). ``"ddsp"``:
+        :class:`~._ddsp.HarmonicNoiseDecoder` (attribute ``ddsp``), a small
+        network predicting the loudness of every pitch of a fixed semitone
+        grid, a shared harmonic distribution and a noise filter, rendered by
+        an additive sinusoid bank plus filtered noise; its output is not
+        squashed by ``tanh``. Its noise is drawn from torch's global generator
+        in training mode (seeded by :class:`~sk_eeg2music.EEG2MusicGAN`'s
+        ``random_state``), from the ``generator`` given to :meth:`decode`, or,
+        in evaluation mode, from a private generator seeded by the buffer
+        ``noise_seed`` (one excitation for every trial), so prediction is
+        deterministic and independent of batching.
+    ddsp_params : dict | None, default=None
+        Keyword arguments of :class:`~._ddsp.HarmonicNoiseDecoder` beyond the
+        inferred ``n_mels``, ``frame_rate`` and ``audio_sfreq`` (e.g.
+        ``midi_min``, ``midi_max``, ``n_harmonics``, ``channels``); only with
+        ``decoder="ddsp"``.
     n_conditions : int, default=0
         Number of experimental conditions (e.g. 2: listening and imagery).
         With ``n_conditions >= 1``, a learned per-condition feature-wise
@@ -398,6 +425,8 @@ class Generator(nn.Module):
         decoder_input="mel",
         decoder_grad_scale=None,
         decoder_input_norm=None,
+        decoder="upsampler",
+        ddsp_params=None,
         n_conditions=0,
         upsample_channels=128,
         min_channels=8,
@@ -442,6 +471,12 @@ class Generator(nn.Module):
                 f"decoder_input_norm must be None or 'zscore'; got {decoder_input_norm!r}."
             )
         self.decoder_input_norm = decoder_input_norm
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}; got {decoder!r}.")
+        if ddsp_params and decoder != "ddsp":
+            raise ValueError("ddsp_params applies only to decoder='ddsp'.")
+        self.decoder = decoder
+        self.ddsp_params = dict(ddsp_params or {})
         self.n_conditions = int(n_conditions)
         self.slope = leaky_relu_slope
 
@@ -461,26 +496,34 @@ class Generator(nn.Module):
             nn.init.zeros_(self.condition_film.weight)
         self.aux_head = WNConv1d(encoder_channels, self.aux_mels, 1) if self.aux_mels > 0 else None
         decoder_in = self.aux_mels if decoder_input == "mel" else encoder_channels
-        self.conv_pre = WNConv1d(decoder_in, upsample_channels, 7, padding=3)
-        stages, channels = [], upsample_channels
-        for rate in self.rates:
-            out = max(min_channels, channels // 2)
-            stages.append(
-                UpsampleStage(
-                    channels,
-                    out,
-                    rate,
-                    max_rate=max_rate,
-                    resblock_kernel_sizes=resblock_kernel_sizes,
-                    resblock_dilations=resblock_dilations,
-                    resblock_type=resblock_type,
-                    slope=leaky_relu_slope,
-                    init_std=init_std,
-                )
+        self.ddsp = self.conv_pre = self.stages = self.conv_post = None
+        if decoder == "ddsp":
+            self.ddsp = HarmonicNoiseDecoder(
+                decoder_in, sfreq, float(sfreq) * self.factor, **self.ddsp_params
             )
-            channels = out
-        self.stages = nn.ModuleList(stages)
-        self.conv_post = WNConv1d(channels, 1, 7, padding=3, init_std=init_std)
+            # Drawn from the (seeded) global generator; a buffer, so it is saved.
+            self.register_buffer("noise_seed", torch.randint(0, 2**31 - 1, (1,)))
+        else:
+            self.conv_pre = WNConv1d(decoder_in, upsample_channels, 7, padding=3)
+            stages, channels = [], upsample_channels
+            for rate in self.rates:
+                out = max(min_channels, channels // 2)
+                stages.append(
+                    UpsampleStage(
+                        channels,
+                        out,
+                        rate,
+                        max_rate=max_rate,
+                        resblock_kernel_sizes=resblock_kernel_sizes,
+                        resblock_dilations=resblock_dilations,
+                        resblock_type=resblock_type,
+                        slope=leaky_relu_slope,
+                        init_std=init_std,
+                    )
+                )
+                channels = out
+            self.stages = nn.ModuleList(stages)
+            self.conv_post = WNConv1d(channels, 1, 7, padding=3, init_std=init_std)
 
     def encoder_parameters(self):
         """Parameters of the EEG-rate encoder: spatial convolution, dilated blocks,
@@ -494,9 +537,24 @@ class Generator(nn.Module):
                 yield from part.parameters()
 
     def decoder_parameters(self):
-        """Parameters of the upsampler (``conv_pre``, the stages, ``conv_post``)."""
-        for part in (self.conv_pre, self.stages, self.conv_post):
-            yield from part.parameters()
+        """Parameters of the decode stage: the upsampler (``conv_pre``, the stages,
+        ``conv_post``) or the DDSP synthesiser (``ddsp``)."""
+        for part in (self.conv_pre, self.stages, self.conv_post, self.ddsp):
+            if part is not None:
+                yield from part.parameters()
+
+    def decoder_state_names(self):
+        """Names (``state_dict`` keys) of the decode stage's parameters and buffers.
+
+        What :class:`~sk_eeg2music.EEG2MusicGAN`'s decoder pre-training keeps,
+        hashes and restores.
+        """
+        names = []
+        for prefix in ("conv_pre", "stages", "conv_post", "ddsp"):
+            part = getattr(self, prefix)
+            if part is not None:
+                names += [f"{prefix}.{k}" for k in part.state_dict()]
+        return names
 
     def _film(self, h, condition, which):
         if self.condition_film is None or condition is None:
@@ -535,12 +593,22 @@ class Generator(nn.Module):
             z = zscore_over_time(z)
         return scale_gradient(z, self.decoder_grad_scale)
 
-    def decode(self, z):
-        """Upsampler input ``(batch, n_in, n_times)`` -> waveforms ``(batch, n_times * factor)``.
+    def decode(self, z, generator=None):
+        """Decoder input ``(batch, n_in, n_times)`` -> waveforms ``(batch, n_times * factor)``.
 
         ``n_in`` is ``aux_mels`` for ``decoder_input="mel"`` (a z-scored log-mel
-        at the EEG frame rate), ``encoder_channels`` otherwise.
+        at the EEG frame rate), ``encoder_channels`` otherwise. ``generator``
+        (a ``torch.Generator`` on ``z``'s device) draws the DDSP decoder's
+        noise; the upsampler draws none and ignores it.
         """
+        if self.ddsp is not None:
+            if generator is None and not self.training:
+                generator = torch.Generator(device=z.device)
+                generator.manual_seed(int(self.noise_seed))
+                n_audio = z.shape[-1] * self.factor
+                noise = 2.0 * torch.rand((1, n_audio), generator=generator, device=z.device) - 1
+                return self.ddsp(z, noise=noise.to(z.dtype).expand(len(z), -1))
+            return self.ddsp(z, generator=generator)
         x = self.conv_pre(z)
         for stage in self.stages:
             x = stage(x)
