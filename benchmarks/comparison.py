@@ -121,6 +121,12 @@ def parse_args(argv=None):
     p.add_argument("--preset", default="cpu")
     p.add_argument("--n-iter", type=int, default=32, help="Griffin-Lim iterations")
     p.add_argument("--n-jobs", type=int, default=2, help="folds fitted in parallel")
+    p.add_argument(
+        "--max-folds",
+        type=int,
+        default=None,
+        help="only the first folds: a probe where all folds cost too much (the doc says so)",
+    )
     p.add_argument("--out-dir", type=Path, default=HERE)
     p.add_argument("--prefix", default=None, help="CSV prefix; default comparison_<kind>")
     p.add_argument("--doc", type=Path, default=DOC)
@@ -175,6 +181,7 @@ def run_seeds(args, data, log):
                 data,
                 make_split(args.split),
                 split=args.split,
+                max_folds=args.max_folds,
                 n_jobs=args.n_jobs,
                 progress=not args.quiet,
                 log=log,
@@ -349,7 +356,12 @@ def describe_scale(args, kwargs, data):
         f"{kwargs['audio_sfreq']} Hz, SNR "
         f"{DEFAULT_SNR_DB[args.kind] if kwargs['snr_db'] is None else kwargs['snr_db']:g} dB"
         f"{' (calibrated default)' if kwargs['snr_db'] is None else ''}; "
-        f"{len(data.y)} trials, split `{args.split}` with all folds."
+        f"{len(data.y)} trials, split `{args.split}` with "
+        + (
+            "all folds."
+            if args.max_folds is None
+            else f"only its first {args.max_folds} fold(s): a probe, not a cross-validated result."
+        )
     )
 
 
