@@ -119,6 +119,12 @@ def parse_args(argv=None):
     p.add_argument("--decoder-steps", type=int, default=None)
     p.add_argument("--encoder-epochs", type=int, default=None)
     p.add_argument("--preset", default="cpu")
+    p.add_argument(
+        "--decoder",
+        choices=("upsampler", "ddsp"),
+        default=None,
+        help="decoder of every GAN (EEG2MusicGAN's decoder=); default: the GAN's",
+    )
     p.add_argument("--n-iter", type=int, default=32, help="Griffin-Lim iterations")
     p.add_argument("--n-jobs", type=int, default=2, help="folds fitted in parallel")
     p.add_argument(
@@ -159,6 +165,8 @@ def run_seeds(args, data, log):
         gan_params["decoder_steps"] = args.decoder_steps
     if args.encoder_epochs is not None:
         gan_params["encoder_epochs"] = args.encoder_epochs
+    if args.decoder is not None:
+        gan_params["decoder"] = args.decoder
     cache = tempfile.mkdtemp(prefix="sk_eeg2music_decoder_")  # ours, removed below
     gan_params["memory"] = cache
     evaluations = []
@@ -398,7 +406,9 @@ def main(argv=None):
                 f"```\n{command}\n```",
                 "",
                 describe_scale(args, kwargs, data),
-                f"GAN settings: preset `{args.preset}`, decoder_steps "
+                f"GAN settings: preset `{args.preset}`, decoder "
+                f"`{args.decoder or 'of the preset'}`, "
+                "decoder_steps "
                 f"{args.decoder_steps or 'of the preset'}, encoder_epochs "
                 f"{args.encoder_epochs or 'of the preset (early-stopped)'}, fine-tuning epochs "
                 f"{args.epochs or 'default'}; Griffin-Lim {args.n_iter} iterations.",

@@ -244,8 +244,10 @@ def make_reduced_rank_pipeline(sfreq, *, preprocessing=None, **params):
 MODELS = {
     "gan": "GAN (EEG2MusicGAN: decoder pre-trained on the training audio, then encoder, "
     "then joint fine-tuning)",
-    "gan-ddsp": "GAN with the DDSP-style harmonic-plus-noise decoder",
-    "gan-end-to-end": "GAN ablation: one network trained end to end, no decoder pre-training",
+    "gan-ddsp": "GAN with the DDSP-style harmonic-plus-noise decoder (the cpu preset's)",
+    "gan-upsampler": "GAN with the HiFi-GAN-style upsampler decoder (the gpu preset's)",
+    "gan-end-to-end": "GAN ablation: the seed's configuration, one network (upsampler) "
+    "trained end to end, no decoder pre-training",
     "gan-recon-only": "GAN ablation: reconstruction losses only (lambda_adv=0)",
     "gan-l1-encoder": "GAN ablation: encoder trained with L1 only (no contrastive loss)",
     "reduced-rank": "Strongest linear: reduced-rank lagged ridge, one alpha per mel band, "
@@ -360,7 +362,8 @@ def make_models(
     factories = {
         "gan": make_gan,
         "gan-ddsp": lambda: make_gan(decoder="ddsp"),
-        "gan-end-to-end": lambda: make_gan(training="end_to_end"),
+        "gan-upsampler": lambda: make_gan(decoder="upsampler"),
+        "gan-end-to-end": lambda: make_gan(training="end_to_end", decoder="upsampler"),
         "gan-recon-only": lambda: make_gan(lambda_adv=0.0),
         "gan-l1-encoder": lambda: make_gan(lambda_clip=0.0),
         "reduced-rank": lambda: make_reduced_rank_pipeline(

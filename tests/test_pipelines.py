@@ -49,7 +49,9 @@ def test_registry_ablations_differ_from_the_gan_in_one_setting_only():
     assert base["random_state"] == 3
     expected = {
         "gan-ddsp": {"decoder": "ddsp"},
-        "gan-end-to-end": {"training": "end_to_end"},
+        "gan-upsampler": {"decoder": "upsampler"},
+        # The seed's configuration: one network with the upsampler, no pre-training.
+        "gan-end-to-end": {"training": "end_to_end", "decoder": "upsampler"},
         "gan-recon-only": {"lambda_adv": 0.0},
         "gan-l1-encoder": {"lambda_clip": 0.0},
         "shuffled-gan": {},
@@ -63,10 +65,12 @@ def test_registry_ablations_differ_from_the_gan_in_one_setting_only():
         assert isinstance(_gan(models[name]), EEG2MusicGAN)
 
 
-def test_registry_has_the_ddsp_gan_but_not_by_default():
-    model = make_models(64.0, ["gan-ddsp"], epochs=2)["gan-ddsp"]
-    assert _gan(model).decoder == "ddsp" and "DDSP" in MODELS["gan-ddsp"]
-    assert "gan-ddsp" not in DEFAULT_MODELS
+def test_registry_names_each_decoder_and_the_gan_takes_its_presets():
+    models = make_models(64.0, ["gan", "gan-ddsp", "gan-upsampler"], epochs=2)
+    assert _gan(models["gan-ddsp"]).decoder == "ddsp" and "DDSP" in MODELS["gan-ddsp"]
+    assert _gan(models["gan-upsampler"]).decoder == "upsampler"
+    assert _gan(models["gan"]).decoder is None  # the preset's: ddsp on "cpu"
+    assert "gan-ddsp" not in DEFAULT_MODELS and "gan-upsampler" not in DEFAULT_MODELS
 
 
 def test_registry_rejects_unknown_names():

@@ -83,6 +83,9 @@ PRESETS = {
         criterion=dict(n_mels=64),
         # Upsampler steps on the training music, encoder epochs (early-stopped).
         stages=dict(decoder_steps=240, encoder_epochs=60),
+        # The DDSP-style decoder learns the training music in far fewer CPU
+        # steps than the upsampler (docs/benchmarks.md, "DDSP-style decoder").
+        decoder="ddsp",
     ),
     # HiFi-GAN V1-sized upsampler (MRF with kernels 3/7/11) and its
     # multi-period discriminator: for CUDA.
@@ -100,6 +103,7 @@ PRESETS = {
         discriminator=(MultiPeriodDiscriminator, dict()),
         criterion=dict(n_mels=80),
         stages=dict(decoder_steps=5000, encoder_epochs=200),
+        decoder="upsampler",
     ),
     # Smallest networks that exercise every code path: for unit tests and the
     # scikit-learn compliance suite (use with max_epochs=1).
@@ -120,6 +124,7 @@ PRESETS = {
         ),
         criterion=dict(n_mels=8),
         stages=dict(decoder_steps=2, encoder_epochs=2),
+        decoder="upsampler",
     ),
 }
 
@@ -382,8 +387,10 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         ``"staged"``: decoder pre-training, encoder training, then joint
         fine-tuning (see above). ``"end_to_end"``: only skorch's epochs on one
         network (the ablation).
-    decoder : {"upsampler", "ddsp"}, default="upsampler"
-        The generator's decode stage (its ``decoder``): ``"upsampler"``, the
+    decoder : {"upsampler", "ddsp"} | None, default=None
+        The generator's decode stage (its ``decoder``); ``None`` uses the
+        preset's (``"ddsp"`` for ``"cpu"``, ``"upsampler"`` for ``"gpu"`` and
+        ``"tiny"``): ``"upsampler"``, the
         HiFi-GAN-style transposed-convolution upsampler; ``"ddsp"``, a
         DDSP-style synthesiser (:class:`~sk_eeg2music.models.gan._ddsp.HarmonicNoiseDecoder`:
         a small network predicts the loudness of every pitch of a semitone
@@ -609,7 +616,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         adversarial_loss="lsgan",
         warmup_epochs=5,
         training="staged",
-        decoder="upsampler",
+        decoder=None,
         decoder_steps=None,
         encoder_epochs=None,
         encoder_patience=8,
@@ -732,7 +739,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
                 factor=self.factor_,
                 sfreq=self.sfreq,
                 decoder_input_norm="zscore" if self.training == "staged" else None,
-                decoder=self.decoder,
+                decoder=self._decoder(),
                 n_conditions=self._n_conditions(),
             )
             defaults = preset["module"] if issubclass(self.module, Generator) else {}
@@ -740,9 +747,9 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         module = self.initialized_instance(self.module, kwargs)
         built = getattr(module, "decoder", None)
         built = built if isinstance(built, str) else "upsampler"  # e.g. a custom nn.Module
-        if built != self.decoder and "decoder" not in self.get_params_for("module"):
+        if built != self._decoder() and "decoder" not in self.get_params_for("module"):
             raise ValueError(
-                f"decoder={self.decoder!r} needs a generator that builds it (the Generator "
+                f"decoder={self._decoder()!r} needs a generator that builds it (the Generator "
                 f"class); the module given has decoder {built!r}."
             )
         standardize = getattr(module, "standardize", None)
@@ -1126,8 +1133,8 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
             )
         if self.training not in ("staged", "end_to_end"):
             raise ValueError(f"training must be 'staged' or 'end_to_end'; got {self.training!r}.")
-        if self.decoder not in DECODERS:
-            raise ValueError(f"decoder must be one of {DECODERS}; got {self.decoder!r}.")
+        if self.decoder is not None and self.decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS} or None; got {self.decoder!r}.")
         for name in ("lr_encoder", "lr_decoder"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, numbers.Real) and 0 < value < np.inf):
@@ -1271,6 +1278,10 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         else:
             cv = ShuffleSplit(1, test_size=self.encoder_validation, random_state=seed)
         return next(cv.split(everything, groups=groups))
+
+    def _decoder(self):
+        """The decode stage: ``decoder``, or the preset's when ``None``."""
+        return self._preset()["decoder"] if self.decoder is None else self.decoder
 
     def _decoder_lr(self, explicit_only=False):
         """The decode stage's learning rate (see ``lr_decoder``).

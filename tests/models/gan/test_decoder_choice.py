@@ -1,4 +1,4 @@
-"""The generator's decode stage: ``decoder="upsampler"`` (default) or ``"ddsp"``."""
+"""The generator's decode stage: ``decoder="upsampler"`` or ``"ddsp"`` (the ``cpu`` preset's)."""
 
 import functools
 

@@ -398,8 +398,10 @@ def test_presets_choose_networks(data):
     n_params = [sum(p.numel() for p in n.module_.parameters()) for n in (cpu, gpu)]
     assert n_params[0] < 1e6 < n_params[1]
     # explicit module__/discriminator__ parameters win over the preset
+    assert cpu.module_.decoder == "ddsp" and gpu.module_.decoder == "upsampler"  # presets
     net = tiny_gan(
         preset="cpu",
+        decoder="upsampler",
         **short,
         module__upsample_channels=16,
         discriminator=MultiPeriodDiscriminator,
