@@ -243,7 +243,7 @@ def make_reduced_rank_pipeline(sfreq, *, preprocessing=None, **params):
 #: display order, with what it is. :func:`make_models` builds them.
 MODELS = {
     "gan": "GAN (EEG2MusicGAN: decoder pre-trained on the training audio, then encoder, "
-    "then joint fine-tuning)",
+    "then joint fine-tuning; the preset's decoder, DDSP-style on the cpu preset)",
     "gan-ddsp": "GAN with the DDSP-style harmonic-plus-noise decoder (the cpu preset's)",
     "gan-upsampler": "GAN with the HiFi-GAN-style upsampler decoder (the gpu preset's)",
     "gan-end-to-end": "GAN ablation: the seed's configuration, one network (upsampler) "
