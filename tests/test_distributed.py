@@ -33,9 +33,7 @@ def study():
         LinearDecoder(target="envelope", alphas=[1.0], sfreq=data.sfreq),
     )
     scoring = {
-        k: v
-        for k, v in make_scorers(data.audio_sfreq).items()
-        if k in ("envelope_r", "waveform_r")
+        k: v for k, v in make_scorers(data.audio_sfreq).items() if k in ("envelope_r", "waveform_r")
     }
     kwargs = dict(cv=LeaveOneGroupOut(), groups=data.subject, scoring=scoring)
     serial = cross_validate(pipe, data.X, data.y, n_jobs=1, **kwargs)

@@ -57,7 +57,6 @@ def test_lagged_algebra_matches_explicit_design(lags):
     np.testing.assert_allclose(pred, F @ W.reshape(2, -1).T, atol=1e-12)
 
 
-
 def test_lagged_algebra_is_exact_when_trials_are_summed_in_blocks(monkeypatch):
     # Many trials: the cross-spectra are summed over blocks of trials (a few per block here).
     import sk_eeg2music.models._lagged_ridge as lr
@@ -71,6 +70,7 @@ def test_lagged_algebra_is_exact_when_trials_are_summed_in_blocks(monkeypatch):
     np.testing.assert_allclose(lagged_gram(X, lags), F.T @ F, atol=1e-10)
     Yf = Y.transpose(0, 2, 1).reshape(-1, 2)
     np.testing.assert_allclose(lagged_cross(X, Y, lags), F.T @ Yf, atol=1e-10)
+
 
 def test_cv_scores_equal_explicit_fold_predictions():
     """Inner CV from sufficient statistics == fit on train, predict test, pooled r."""
