@@ -11,6 +11,7 @@ from .datasets import EEGMusicData, from_mne, load_mos, load_nmedt, make_simulat
 from .model_selection import SubjectTimeSplit
 from .models import (
     BeatTemplateBaseline,
+    ByCondition,
     EEG2MusicGAN,
     LinearDecoder,
     MeanSpectrumBaseline,
@@ -25,6 +26,7 @@ from .report import write_report
 __all__ = [
     "BandpassFilter",
     "BeatTemplateBaseline",
+    "ByCondition",
     "ChannelScaler",
     "Clip",
     "EEG2MusicGAN",

@@ -45,8 +45,8 @@ def requests_groups(estimator, method):
     return "groups" in consumed(estimator, method, {"groups": None})
 
 
-def call_with_groups(estimator, method, *arrays, groups):
-    """``estimator.<method>(*arrays)`` with ``groups`` routed to the steps that request them.
+def call_routed(estimator, method, *arrays, **metadata):
+    """``estimator.<method>(*arrays)`` with each metadata routed to the steps that request it.
 
     Parameters
     ----------
@@ -54,14 +54,15 @@ def call_with_groups(estimator, method, *arrays, groups):
     method : str
     *arrays : ndarray
         ``X`` (n_trials, n_channels, n_times) and, for ``fit``, ``y`` (n_trials, n_audio).
-    groups : ndarray, shape (n_trials,)
-        Subject of each trial.
+    **metadata : ndarray of shape (n_trials,) | None
+        E.g. ``groups`` (subject of each trial) and ``condition``; ``None``
+        values are dropped, and so is what no step requests.
 
     Returns
     -------
     result
         What the method returns.
     """
+    given = {k: v for k, v in metadata.items() if v is not None}
     with sklearn.config_context(enable_metadata_routing=True):
-        kwargs = {"groups": groups} if requests_groups(estimator, method) else {}
-        return getattr(estimator, method)(*arrays, **kwargs)
+        return getattr(estimator, method)(*arrays, **consumed(estimator, method, given))

@@ -34,7 +34,7 @@ import pandas as pd
 import torch
 
 from . import _io, persistence
-from ._routing import call_with_groups
+from ._routing import call_routed
 from .datasets import DATASETS, load_dataset, read_epochs
 from .demo import DEMO_MODELS
 from .listening._cli import add_listen_parsers
@@ -145,7 +145,7 @@ def _fit(args):
     )
     # skorch prints its epoch table on stdout; stdout is kept for the result.
     with contextlib.redirect_stdout(sys.stderr):
-        call_with_groups(pipe, "fit", data.X, data.y, groups=data.groups)
+        call_routed(pipe, "fit", data.X, data.y, groups=data.groups, condition=data.condition)
     # Published only if still absent (unless --overwrite): another run may have
     # written the same --out meanwhile.
     with _io.atomic_output_file(out, overwrite=args.overwrite) as tmp:
@@ -198,9 +198,11 @@ def _reconstruct(args):
     the EEG's rate or channels differ from the training ones), reconstruct every trial
     of the selected dataset or of an EEG file, and write one peak-normalised 16-bit WAV
     per trial plus DIR/index.csv (file, subject, stimulus, condition, segment).
-    Euclidean Alignment uses each subject's own EEG. The linear models' WAVs are
-    renderings of their decoded features (Griffin-Lim from the log-mel, or a carrier
-    modulated by the envelope).
+    Euclidean Alignment uses each subject's own EEG. A GAN fitted on several
+    conditions gets each trial's condition (from the dataset, or from the
+    listening/imagery tags of a .fif file's events; a .npy file has none, so such a
+    model refuses it). The linear models' WAVs are renderings of their decoded
+    features (Griffin-Lim from the log-mel, or a carrier modulated by the envelope).
 
     examples:
       eeg2music reconstruct --model gan_mos.safetensors --dataset simulated --kind mos \\
@@ -225,7 +227,13 @@ def _reconstruct(args):
         raise ValueError(f"{args.model} stores no audio rate; it is not a reconstruction model.")
     _log(f"reconstructing {len(X)} trials with {meta['estimator']} ...")
     with contextlib.redirect_stdout(sys.stderr):
-        y_pred = call_with_groups(model, "predict", X, groups=labels["subject"].to_numpy())
+        y_pred = call_routed(
+            model,
+            "predict",
+            X,
+            groups=labels["subject"].to_numpy(),
+            condition=_conditions(labels),
+        )
     y_pred = np.asarray(y_pred)
     if y_pred.shape[0] != len(X) or y_pred.ndim != 2:
         raise ValueError(
@@ -267,6 +275,13 @@ def _reconstruct_input(args, meta):
         {k: getattr(data, k) for k in ("subject", "stimulus", "condition", "segment")}
     )
     return data.X, labels, data.sfreq, data.ch_names
+
+
+def _conditions(labels):
+    """Each trial's condition, or None where the input names none (``--eeg`` without tags)."""
+    condition = labels["condition"].to_numpy()
+    known = [c not in (None, "") for c in condition]
+    return condition if all(known) else None
 
 
 def _check_fits_model(meta, X, sfreq, ch_names):

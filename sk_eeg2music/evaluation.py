@@ -670,6 +670,7 @@ class Evaluation:
 #: linear model, the EEG-free baselines and the nulls (registry names).
 REFERENCE_MODELS = (
     "reduced-rank",
+    "reduced-rank-by-condition",
     "linear-mel",
     "beat-template",
     "time-shifted-gan",

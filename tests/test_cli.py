@@ -597,3 +597,22 @@ def test_model_names_come_from_the_registry(tmp_path, capsys):
     assert main(argv) == 0
     assert set(pd.read_csv(out / "metrics.csv").model) == {"mean-spectrum"}
     assert "evaluating mean-spectrum (loso, 2 folds)" in capsys.readouterr().err
+
+
+def test_a_model_fitted_on_both_conditions_gets_each_trials_condition(tmp_path):
+    both = [a if a != "listening" else "imagery" for a in TINY_DATA] + ["listening"]
+    model = tmp_path / "both.safetensors"
+    status, _, err = _run(["fit", *both, *TINY_FIT, "--out", str(model)])
+    assert status == 0, err
+    # The dataset route knows every trial's condition ...
+    status, _, err = _run(["reconstruct", "--model", str(model), *HELD_OUT,
+                           "--out", str(tmp_path / "rec")])  # fmt: skip
+    assert status == 0, err
+    index = pd.read_csv(tmp_path / "rec" / "index.csv", keep_default_na=False)
+    assert set(index.condition) == {"listening", "imagery"}
+    # ... a bare array does not, and the model has one mapping per condition.
+    eeg = tmp_path / "trials.npy"
+    np.save(eeg, _held_out_data().X)
+    status, _, err = _run(["reconstruct", "--model", str(model), "--eeg", str(eeg),
+                           "--sfreq", "64", "--out", str(tmp_path / "rec2")])  # fmt: skip
+    assert status != 0 and "one mapping per condition" in err

@@ -142,9 +142,11 @@ def lagged_gram(X, lags):
     full = lagged_xcorr(X, X, np.arange(n_lags)).transpose(0, 2, 1)
     # Time-major copy: each sample's (trials, channels) matrix is contiguous for BLAS.
     Xt = np.ascontiguousarray(X.transpose(2, 0, 1))
-    blocks = np.empty((n_lags, n_lags, n_ch, n_ch))
+    blocks = np.zeros((n_lags, n_lags, n_ch, n_ch))
     for d in range(n_lags):
         n_pairs = n_times - d
+        if n_pairs <= 0:  # lags further apart than a trial is long share no samples
+            break
         head = _cumulative_products(Xt, d, 0, min(head_len, n_pairs))
         fwd = _cumulative_products(Xt, d, n_pairs - min(tail_len, n_pairs), n_pairs)
         tail = fwd[-1] - fwd[::-1]  # tail[k]: the last k samples before n_pairs
@@ -241,7 +243,24 @@ def _alpha_scale(G):
     return scale if scale > 0 else 1.0
 
 
-def ridge_path(G, B, alphas):
+def ridge_eigh(G):
+    """Eigendecomposition of a Gram matrix, as :func:`ridge_path` uses it.
+
+    Parameters
+    ----------
+    G : ndarray, shape (n_features, n_features)
+
+    Returns
+    -------
+    eigval : ndarray, shape (n_features,)
+        Eigenvalues, clipped at 0.
+    eigvec : ndarray, shape (n_features, n_features)
+    """
+    eigval, eigvec = linalg.eigh(G, driver="evd", check_finite=False)
+    return np.clip(eigval, 0.0, None), eigvec
+
+
+def ridge_path(G, B, alphas, eig=None):
     """Ridge weights for every alpha from one eigendecomposition of ``G``.
 
     Parameters
@@ -253,6 +272,8 @@ def ridge_path(G, B, alphas):
     alphas : ndarray, shape (n_alphas,) or (n_alphas, n_targets)
         Penalties relative to the mean eigenvalue of ``G``; a 2-D array gives
         each target its own alpha.
+    eig : tuple of ndarray | None, default=None
+        ``ridge_eigh(G)`` if already computed (the costly step).
 
     Returns
     -------
@@ -260,8 +281,7 @@ def ridge_path(G, B, alphas):
         ``(G + alpha * mean_eig * I)^+ B``; directions with a zero penalised
         eigenvalue (possible only with alpha=0) get zero weight.
     """
-    eigval, eigvec = linalg.eigh(G, driver="evd", check_finite=False)
-    eigval = np.clip(eigval, 0.0, None)
+    eigval, eigvec = ridge_eigh(G) if eig is None else eig
     proj = eigvec.T @ B  # (n_features, n_targets)
     scale = _alpha_scale(G)
     tol = len(G) * np.finfo(float).eps * max(eigval.max(), np.finfo(float).tiny)
@@ -303,7 +323,7 @@ def _center(X, Y, fit_intercept):
     return X - x_mean[:, None], Y - y_mean[:, None], x_mean, y_mean
 
 
-def fit_lagged_ridge(X, Y, lags, alphas, fit_intercept=True):
+def fit_lagged_ridge(X, Y, lags, alphas, fit_intercept=True, eig=None):
     """Fit the lagged ridge for every alpha on one training set.
 
     Parameters
@@ -315,6 +335,8 @@ def fit_lagged_ridge(X, Y, lags, alphas, fit_intercept=True):
         Relative penalties (see :func:`ridge_path`).
     fit_intercept : bool, default=True
         Remove the channel and target means (of this training set) first.
+    eig : tuple of ndarray | None, default=None
+        :func:`ridge_eigh` of this training set's Gram matrix, if known.
 
     Returns
     -------
@@ -330,10 +352,10 @@ def fit_lagged_ridge(X, Y, lags, alphas, fit_intercept=True):
     G = lagged_gram(Xc, lags)
     B = lagged_cross(Xc, Yc, lags)
     alphas = np.asarray(alphas, dtype=np.float64)
-    if len(alphas) == 1 and alphas.ndim == 1:
+    if len(alphas) == 1 and alphas.ndim == 1 and eig is None:
         W = ridge_solve(G, B, alphas[0])[np.newaxis]
     else:
-        W = ridge_path(G, B, alphas)
+        W = ridge_path(G, B, alphas, eig)
     n_ch, n_lags, n_targets = X.shape[1], len(lags), Y.shape[1]
     coef = W.reshape(len(alphas), n_ch, n_lags, n_targets).transpose(0, 3, 1, 2)
     return coef, x_mean, y_mean, G
@@ -419,7 +441,7 @@ def validation_r(W, X_val, Y_val, lags):
     return np.divide(cov, den, out=np.zeros_like(cov), where=den > 0)
 
 
-def cv_alpha_scores(X, Y, lags, alphas, splits, fit_intercept=True):
+def cv_alpha_scores(X, Y, lags, alphas, splits, fit_intercept=True, eigs=None):
     """Validation Pearson r of every alpha, averaged over inner folds.
 
     Parameters
@@ -430,6 +452,10 @@ def cv_alpha_scores(X, Y, lags, alphas, splits, fit_intercept=True):
     alphas : ndarray, shape (n_alphas,)
     splits : list of (train, test) index arrays over trials
     fit_intercept : bool, default=True
+    eigs : list | None, default=None
+        One entry per fold: its training Gram's :func:`ridge_eigh`, or None,
+        which is computed and stored in the list, so that a second pass over
+        the same folds (the rank CV of reduced-rank ridge) reuses it.
 
     Returns
     -------
@@ -439,9 +465,13 @@ def cv_alpha_scores(X, Y, lags, alphas, splits, fit_intercept=True):
         centred on its training trials only.
     """
     scores = np.zeros((len(alphas), Y.shape[1]))
-    for train, test in splits:
+    eigs = [None] * len(splits) if eigs is None else eigs
+    for i, (train, test) in enumerate(splits):
         Xtr, Ytr, x_mean, _ = _center(X[train], Y[train], fit_intercept)
-        W = ridge_path(lagged_gram(Xtr, lags), lagged_cross(Xtr, Ytr, lags), alphas)
+        G = lagged_gram(Xtr, lags)
+        if eigs[i] is None:
+            eigs[i] = ridge_eigh(G)
+        W = ridge_path(G, lagged_cross(Xtr, Ytr, lags), alphas, eigs[i])
         X_val = np.asarray(X[test], np.float64) - x_mean[:, np.newaxis]
         scores += validation_r(W, X_val, np.asarray(Y[test], np.float64), lags)
     return scores / len(splits)

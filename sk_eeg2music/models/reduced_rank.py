@@ -81,7 +81,7 @@ def reduced_rank_weights(W, G, y_scale, ranks):
     return out
 
 
-def rank_cv_scores(X, Y, lags, alpha, ranks, splits, fit_intercept=True):
+def rank_cv_scores(X, Y, lags, alpha, ranks, splits, fit_intercept=True, eigs=None):
     """Validation Pearson r of every rank, averaged over inner folds.
 
     Each fold fits the lagged ridge (per-target penalties ``alpha``) on its
@@ -99,21 +99,87 @@ def rank_cv_scores(X, Y, lags, alpha, ranks, splits, fit_intercept=True):
     ranks : sequence of int
     splits : list of (train, test) index arrays over trials
     fit_intercept : bool, default=True
+    eigs : list | None, default=None
+        Per fold, the training Gram's eigendecomposition or None (see
+        :func:`~sk_eeg2music.models._lagged_ridge.cv_alpha_scores`).
 
     Returns
     -------
     scores : ndarray, shape (n_ranks, n_targets)
     """
     scores = np.zeros((len(ranks), Y.shape[1]))
-    for train, test in splits:
+    eigs = [None] * len(splits) if eigs is None else eigs
+    for i, (train, test) in enumerate(splits):
         coef, x_mean, _, G = fit_lagged_ridge(
-            X[train], Y[train], lags, alpha[np.newaxis], fit_intercept
+            X[train], Y[train], lags, alpha[np.newaxis], fit_intercept, eigs[i]
         )
         W = coef[0].reshape(len(coef[0]), -1).T
         W_r = reduced_rank_weights(W, G, Y[train].std(axis=(0, 2)), ranks)
         X_val = np.asarray(X[test], np.float64) - x_mean[:, np.newaxis]
         scores += validation_r(W_r, X_val, np.asarray(Y[test], np.float64), lags)
     return scores / len(splits)
+
+
+def default_ranks(n_targets):
+    """Candidate ranks: the powers of 2 below ``n_targets``, and ``n_targets``.
+
+    Returns
+    -------
+    ranks : ndarray of int, shape (n_ranks,)
+    """
+    ranks = [r for r in 2 ** np.arange(int(np.log2(n_targets)) + 1) if r < n_targets]
+    return np.asarray(ranks + [n_targets])
+
+
+def fit_reduced_rank(X, Y, lags, alphas, ranks, splits, fit_intercept=True):
+    """Reduced-rank lagged ridge: penalties and rank by inner CV, then a fit on all trials.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_trials, n_channels, n_times)
+    Y : ndarray, shape (n_trials, n_targets, n_times)
+    lags : ndarray of int, shape (n_lags,)
+    alphas : ndarray, shape (n_alphas,)
+        Relative penalties; one per target is chosen when ``n_alphas > 1``.
+    ranks : ndarray of int, shape (n_ranks,)
+        Candidate ranks; the first is used when ``n_ranks == 1``.
+    splits : list of (train, test) index arrays over trials
+        Inner folds (:func:`~sk_eeg2music.models._lagged_ridge.inner_splits`);
+        may be empty when there is nothing to choose.
+    fit_intercept : bool, default=True
+
+    Returns
+    -------
+    fit : dict
+        ``coef`` (n_targets, n_channels, n_lags), ``x_mean`` (n_channels,),
+        ``y_mean`` (n_targets,), ``gram`` (n_channels * n_lags,) * 2, ``alpha``
+        (n_targets,), ``alpha_scores`` (n_alphas, n_targets) or None, ``rank``
+        (int) and ``rank_scores`` (n_ranks,) or None.
+    """
+    alpha_scores = rank_scores = None
+    alpha = np.full(Y.shape[1], alphas[0])
+    eigs = [None] * len(splits)  # each fold's eigendecomposition serves both passes
+    if len(alphas) > 1:
+        alpha_scores = cv_alpha_scores(X, Y, lags, alphas, splits, fit_intercept, eigs)
+        alpha = alphas[np.argmax(alpha_scores, axis=0)]
+    rank = int(ranks[0])
+    if len(ranks) > 1:
+        scores = rank_cv_scores(X, Y, lags, alpha, ranks, splits, fit_intercept, eigs)
+        rank_scores = scores.mean(axis=1)
+        rank = int(ranks[np.argmax(rank_scores)])
+    coef, x_mean, y_mean, G = fit_lagged_ridge(X, Y, lags, alpha[np.newaxis], fit_intercept)
+    W = coef[0].reshape(len(coef[0]), -1).T
+    W_r = reduced_rank_weights(W, G, Y.std(axis=(0, 2)), [rank])[0]
+    return dict(
+        coef=W_r.T.reshape(coef[0].shape),
+        x_mean=x_mean,
+        y_mean=y_mean,
+        gram=G,
+        alpha=alpha,
+        alpha_scores=alpha_scores,
+        rank=rank,
+        rank_scores=rank_scores,
+    )
 
 
 class ReducedRankDecoder(LaggedDecoderMixin, RegressorMixin, BaseEstimator):
@@ -241,8 +307,7 @@ class ReducedRankDecoder(LaggedDecoderMixin, RegressorMixin, BaseEstimator):
         alphas = check_alphas(_ALPHAS if self.alphas is None else self.alphas, self.alphas)
         n_mels = self.n_mels
         if self.rank is None:
-            ranks = [r for r in 2 ** np.arange(int(np.log2(n_mels)) + 1) if r < n_mels]
-            ranks = np.asarray(ranks + [n_mels])
+            ranks = default_ranks(n_mels)
         else:
             ranks = np.atleast_1d(np.asarray(self.rank))
             if (
@@ -287,24 +352,10 @@ class ReducedRankDecoder(LaggedDecoderMixin, RegressorMixin, BaseEstimator):
         Y = log_mel_spectrogram(y, audio_sfreq, factor, n_mels=self.n_mels).astype(np.float64)
 
         splits = inner_splits(self.cv, len(X), groups) if len(alphas) + len(ranks) > 2 else []
-        alpha_scores = rank_scores = None
-        alpha = np.full(Y.shape[1], alphas[0])
-        if len(alphas) > 1:
-            alpha_scores = cv_alpha_scores(X, Y, lags, alphas, splits, self.fit_intercept)
-            alpha = alphas[np.argmax(alpha_scores, axis=0)]
-        rank = int(ranks[0])
-        if len(ranks) > 1:
-            rank_scores = rank_cv_scores(X, Y, lags, alpha, ranks, splits, self.fit_intercept).mean(
-                axis=1
-            )
-            rank = int(ranks[np.argmax(rank_scores)])
-
-        coef, x_mean, y_mean, G = fit_lagged_ridge(
-            X, Y, lags, alpha[np.newaxis], self.fit_intercept
-        )
-        W = coef[0].reshape(len(coef[0]), -1).T
-        W_r = reduced_rank_weights(W, G, Y.std(axis=(0, 2)), [rank])[0]
-        coef = W_r.T.reshape(coef[0].shape)
+        fit = fit_reduced_rank(X, Y, lags, alphas, ranks, splits, self.fit_intercept)
+        coef, G, alpha, rank = fit["coef"], fit["gram"], fit["alpha"], fit["rank"]
+        x_mean, y_mean = fit["x_mean"], fit["y_mean"]
+        alpha_scores, rank_scores = fit["alpha_scores"], fit["rank_scores"]
         self._store_fit(coef, G, x_mean, y_mean, lags, sfreq, X.shape[0] * X.shape[2])
         self.alpha_ = alpha
         self.alphas_ = alphas

@@ -72,6 +72,15 @@ def test_lagged_algebra_is_exact_when_trials_are_summed_in_blocks(monkeypatch):
     np.testing.assert_allclose(lagged_cross(X, Y, lags), F.T @ Yf, atol=1e-10)
 
 
+@pytest.mark.parametrize("lags", [np.arange(-3, 9), np.arange(2, 12), np.arange(-11, -1)])
+def test_lagged_algebra_is_exact_when_the_lag_window_exceeds_the_trial(lags):
+    # Trials of 6 samples, lag windows of 10-12: pairs of lags share no sample.
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((4, 2, 6))
+    F = _explicit_design(X, lags)
+    np.testing.assert_allclose(lagged_gram(X, lags), F.T @ F, atol=1e-10)
+
+
 def test_cv_scores_equal_explicit_fold_predictions():
     """Inner CV from sufficient statistics == fit on train, predict test, pooled r."""
     rng = np.random.default_rng(1)

@@ -163,8 +163,25 @@ def pretrain_decoder(
     return losses
 
 
+def encode_mel(module, x, condition=None):
+    """Encoder features and decoded log-mel of ``module`` for EEG ``x``.
+
+    :meth:`~.generator.Generator.encode_mel` where the module has it (the
+    linear path included), else ``encode`` then ``predict_mel``.
+
+    Returns
+    -------
+    features : Tensor, shape (batch, n_features, n_times)
+    mel : Tensor, shape (batch, n_mels, n_times) | None
+    """
+    if hasattr(module, "encode_mel"):
+        return module.encode_mel(x, condition)
+    features = module.encode(x, condition)
+    return features, module.predict_mel(features)
+
+
 def _encoder_objective(module, x, condition, target, weights, temperature):
-    pred = module.predict_mel(module.encode(x, condition))
+    pred = encode_mel(module, x, condition)[1]
     parts = aux_mel_l1_loss(pred, target)[1]
     if weights.get("clip"):
         parts.update(contrastive_loss(pred, target, temperature)[1])
@@ -219,12 +236,16 @@ def train_encoder(
         Per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (NaN without a
         validation set), ``train_aux``, ``train_clip``.
     best_epoch : int
-        The epoch whose weights are kept (1-based).
+        The epoch whose weights are kept (1-based; 0: the starting weights,
+        which are a candidate too, e.g. the generator's linear path alone).
     """
     params = list(module.encoder_parameters())
     optimizer = torch.optim.AdamW(params, lr=lr)
     pick = (lambda idx: condition[idx]) if condition is not None else (lambda idx: None)
     history, best, best_state, best_epoch, waited = [], np.inf, None, int(epochs), 0
+    if len(valid):
+        best = _validation_loss(module, X, target, pick, valid, batch_size, weights, temperature)
+        best_state, best_epoch = copy.deepcopy(module.state_dict()), 0
     for epoch in range(1, int(epochs) + 1):
         module.train()
         order = np.asarray(train)[torch.randperm(len(train)).numpy()]

@@ -42,9 +42,11 @@ from ...utils._validation import (
     expected_failed_checks_2d_eeg,
 )
 from .._interrupt import InterruptibleMixin
+from ._linear_path import fit_linear_path
 from ._staged import (
     blend_with_prior,
     decoder_cache_key,
+    encode_mel,
     pretrain_decoder,
     train_encoder,
     unique_audio,
@@ -61,6 +63,9 @@ from .losses import (
     zscore_over_time,
 )
 
+#: Lags (s) of the generator's linear path: those of the reduced-rank baseline.
+LINEAR_WINDOW = (-0.1, 0.5)
+
 #: Network sizes per preset; explicit ``module__*`` / ``discriminator__*`` /
 #: ``criterion__*`` parameters override them.
 PRESETS = {
@@ -75,6 +80,7 @@ PRESETS = {
             resblock_dilations=((1, 3),),
             resblock_type=2,
             aux_mels=64,
+            linear_window=LINEAR_WINDOW,
         ),
         discriminator=(
             MultiScaleDiscriminator,
@@ -99,6 +105,7 @@ PRESETS = {
             resblock_type=1,
             aux_mels=80,
             init_std=0.01,
+            linear_window=LINEAR_WINDOW,
         ),
         discriminator=(MultiPeriodDiscriminator, dict()),
         criterion=dict(n_mels=80),
@@ -117,6 +124,7 @@ PRESETS = {
             resblock_dilations=((1,),),
             resblock_type=2,
             aux_mels=8,
+            linear_window=LINEAR_WINDOW,
         ),
         discriminator=(
             MultiScaleDiscriminator,
@@ -331,7 +339,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
     X.shape[2]``, inferred in ``fit`` (or, with ``decoder="ddsp"``, a
     DDSP-style harmonic-plus-noise synthesiser).
 
-    With ``training="staged"`` (the default) ``fit`` runs three stages:
+    With ``training="staged"`` (the default) ``fit`` runs four stages:
 
     1. **Decoder pre-training**: the upsampler learns to render the true
        (z-scored) log-mel of the training audio as waveforms, for
@@ -339,12 +347,17 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
        only the ``y`` given to ``fit`` (each distinct segment once); its result
        is cached by a hash of that audio (in the estimator, and in ``memory``
        if given), and a cached result equals a refit.
-    2. **Encoder training**: the EEG encoder and its log-mel head learn the
+    2. **Linear path** (when the generator has one, see its
+       ``linear_window``; the presets set it): a lagged reduced-rank ridge from
+       the standardised EEG to the z-scored log-mel, fitted in closed form on
+       the encoder's training trials (one per condition),
+       which the encoder's output is added to, times a gain that starts at 0.
+    3. **Encoder training**: the EEG encoder and its log-mel head learn the
        z-scored log-mel with an L1 loss plus a segment-level contrastive
        (CLIP) loss, for at most ``encoder_epochs`` epochs, early-stopped on a
        validation split of the training trials (by subject when ``groups``
        are given).
-    3. **Joint fine-tuning** (skorch's ``max_epochs`` epochs): adversarial and
+    4. **Joint fine-tuning** (skorch's ``max_epochs`` epochs): adversarial and
        reconstruction losses through the whole generator, as below.
 
     The decoded log-mel is standardised over time before the upsampler (the
@@ -361,10 +374,11 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
     (``teacher_forcing``). Prediction runs on whole trials.
 
     A per-trial ``condition`` (e.g. listening / imagery) given to ``fit`` and
-    ``predict`` (directly, or through scikit-learn metadata routing after
-    ``set_fit_request(condition=True)`` and ``set_predict_request(condition=True)``)
-    gives each condition its own feature-wise affine map in the encoder
-    (the generator's ``n_conditions``); without it one mapping serves all.
+    ``predict`` (directly, or through scikit-learn metadata routing, which
+    hands it over by default) gives each condition its own linear map and
+    feature-wise affine map in the encoder (the generator's
+    ``n_conditions``); without it one mapping serves all.
+    A model fitted on several conditions needs ``condition`` in ``predict``.
 
     Parameters
     ----------
@@ -558,7 +572,9 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         ``fit``, float32 otherwise (training itself runs in float32).
     conditions_ : ndarray of str | None
         Condition labels seen in ``fit`` (sorted; code ``i`` is
-        ``conditions_[i]``), ``None`` without ``condition``.
+        ``conditions_[i]``); ``None`` without ``condition`` or with a single
+        label (one mapping, which then serves any condition in ``predict``,
+        e.g. to test a listening model on imagery).
     mel_mean_, mel_scale_ : ndarray, shape (aux_mels,)
         Per-band mean and mean time-course standard deviation of the training
         audio's log-mel (:meth:`predict_features` maps back to this scale).
@@ -574,7 +590,14 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         Encoder training per epoch: ``train_loss``, ``train_aux``,
         ``train_clip``, ``valid_loss`` (staged only).
     encoder_best_epoch_ : int
-        The encoder epoch kept by early stopping (staged only).
+        The encoder epoch kept by early stopping (staged only; 0: the
+        starting weights, i.e. the linear path alone when there is one).
+    linear_fits_ : list of dict | None
+        Per head of the generator's linear path (see its ``linear_window``;
+        the ``"cpu"`` and ``"gpu"`` presets set it): ``n_trials``, ``alpha``
+        (one per band) and ``rank`` chosen by grouped inner CV on the
+        encoder's training trials. ``None`` without a linear path or for
+        ``training="end_to_end"``.
     history_ : skorch.History
         Per epoch and per batch: ``train_loss`` (generator objective),
         ``train_d_loss`` and every loss component as ``train_<name>``.
@@ -597,8 +620,11 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
 
     # Metadata routing: subject ids reach ``fit`` by default (the encoder's
     # early-stopping split holds out whole subjects, as EuclideanAlignment
-    # aligns per subject); ``condition`` must be requested explicitly.
-    __metadata_request__fit = {"groups": True}
+    # aligns per subject), and each trial's condition reaches ``fit`` and
+    # ``predict`` (a model file keeps no routing requests, so defaults, not
+    # set_*_request calls, must carry them).
+    __metadata_request__fit = {"groups": True, "condition": True}
+    __metadata_request__predict = {"condition": True}
 
     def __init__(
         self,
@@ -743,6 +769,9 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
                 n_conditions=self._n_conditions(),
             )
             defaults = preset["module"] if issubclass(self.module, Generator) else {}
+            if self.training == "end_to_end":
+                # The ablation is one network trained end to end: nothing fitted in closed form.
+                defaults = {k: v for k, v in defaults.items() if k != "linear_window"}
             kwargs = {**_accepted(self.module, inferred), **defaults, **kwargs}
         module = self.initialized_instance(self.module, kwargs)
         built = getattr(module, "decoder", None)
@@ -929,7 +958,8 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
             out whole subjects, and a grouped ``train_split`` gets them.
         condition : array-like, shape (n_trials,) | None
             Condition of each trial (e.g. ``"listening"``/``"imagery"``); each
-            condition gets its own encoder affine map. ``None``: one mapping.
+            condition gets its own linear map and encoder affine map.
+            ``None``: one mapping.
         **fit_params
             Passed to skorch.
 
@@ -952,7 +982,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
                     self._pretrain(X, y, codes, groups)
                 else:
                     self._set_mel_statistics(y)
-                    self.prior_bank_ = None
+                    self.prior_bank_ = self.linear_fits_ = None
             # As skorch's own fit: routing resolves the "fit" requests.
             return super().partial_fit(
                 self._inputs(X, codes), y, _routing_method="fit", **fit_params
@@ -970,7 +1000,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
             if reset:
                 self.initialize()
                 self._set_mel_statistics(y)
-                self.prior_bank_ = None
+                self.prior_bank_ = self.linear_fits_ = None
             return super().partial_fit(self._inputs(X, codes), y, classes=classes, **fit_params)
 
     def predict(self, X, condition=None):
@@ -980,8 +1010,8 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         ----------
         X : array-like, shape (n_trials, n_channels, n_times)
         condition : array-like, shape (n_trials,) | None
-            Condition of each trial (labels seen in ``fit``); ``None`` uses
-            the shared mapping.
+            Condition of each trial (labels seen in ``fit``); required when
+            ``fit`` saw several conditions (a ``ValueError`` otherwise).
 
         Returns
         -------
@@ -999,7 +1029,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         if bank is None or not self.prior_weight or module.training:
             return super().infer(x, **fit_params)
         eeg, condition = self._split_inputs(to_tensor(x, device=self.device))
-        mel = module.predict_mel(module.encode(eeg, condition))
+        mel = encode_mel(module, eeg, condition)[1]
         bank = torch.as_tensor(bank, device=mel.device, dtype=mel.dtype)
         return module.decode(blend_with_prior(mel, bank, float(self.prior_weight)))
 
@@ -1028,7 +1058,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         with torch.no_grad():
             for batch in self.get_iterator(dataset, training=False):
                 x, cond = self._split_inputs(to_tensor(unpack_data(batch)[0], self.device))
-                out.append(self.module_.predict_mel(self.module_.encode(x, cond)).cpu())
+                out.append(encode_mel(self.module_, x, cond)[1].cpu())
         mel = torch.cat(out).numpy().astype(np.float64)
         return mel * self.mel_scale_[:, None] + self.mel_mean_[:, None]
 
@@ -1180,6 +1210,12 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         if reset:
             self.conditions_ = None
         if condition is None:
+            known = getattr(self, "conditions_", None)
+            if known is not None:
+                raise ValueError(
+                    f"this model has one mapping per condition ({known.tolist()}); pass "
+                    "condition= with each trial's label."
+                )
             return None
         condition = np.asarray(condition)
         if condition.shape != (n_trials,):
@@ -1188,7 +1224,8 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
                 f"got {condition.shape}."
             )
         if reset:
-            self.conditions_ = np.unique(condition)
+            labels = np.unique(condition)
+            self.conditions_ = labels if len(labels) > 1 else None
         if getattr(self, "conditions_", None) is None:
             return None  # fitted without conditions: one mapping for all
         unknown = sorted(set(condition.tolist()) - set(self.conditions_.tolist()))
@@ -1251,6 +1288,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         X_t = to_tensor(X, self.device)
         cond = None if codes is None else torch.as_tensor(codes, device=self.device)
         train, valid = self._encoder_split(len(X), groups, seed)
+        self.linear_fits_ = self._fit_linear_path(X_t, target, codes, groups, train)
         history, best = train_encoder(
             module,
             X_t,
@@ -1267,6 +1305,25 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
             grad_clip=self.grad_clip,
         )
         self.encoder_history_, self.encoder_best_epoch_ = history, best
+
+    def _fit_linear_path(self, X, target, codes, groups, train):
+        """Stage 2a: the generator's linear path (if any) on the encoder's training trials.
+
+        Fitted on ``train`` only, so the validation trials that early-stop the
+        encoder judge it as they judge the residual.
+        """
+        linear = getattr(self.module_, "linear", None)
+        if linear is None:
+            return None
+        with torch.no_grad():
+            x = self.module_.standardize(X[train]).cpu().numpy()
+        return fit_linear_path(
+            linear,
+            x,
+            target[train].cpu().numpy(),
+            None if codes is None else np.asarray(codes)[train],
+            None if groups is None else np.asarray(groups)[train],
+        )
 
     def _encoder_split(self, n_trials, groups, seed):
         """Train / validation trial indices for the encoder's early stopping."""
@@ -1366,8 +1423,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         if not all(hasattr(module, m) for m in ("encode", "decode", "decoder_input_from")):
             X, y_crop = random_crops(X, y, self.factor_, self._crop())
             return self.infer(X, **fit_params), y_crop, None, None
-        features = module.encode(X, condition)
-        aux = module.predict_mel(features)
+        features, aux = encode_mel(module, X, condition)
         aux_target = None
         if aux is not None and hasattr(self.criterion_, "aux_target"):
             with torch.no_grad():

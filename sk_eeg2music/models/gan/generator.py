@@ -5,7 +5,9 @@ dilated temporal convolutions whose receptive field covers the neural response
 lag); the upsampler turns its features into audio with transposed convolutions
 and residual dilated blocks, ``factor`` audio samples per EEG sample. With
 ``decoder="ddsp"`` a DDSP-style harmonic-plus-noise synthesiser
-(:class:`~._ddsp.HarmonicNoiseDecoder`) takes the upsampler's place.
+(:class:`~._ddsp.HarmonicNoiseDecoder`) takes the upsampler's place. With
+``linear_window`` the decoded log-mel adds a closed-form lagged linear map
+(:mod:`._linear_path`) to the encoder's output.
 """
 
 import math
@@ -14,8 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._lagged_ridge import lag_samples
 from ._ddsp import HarmonicNoiseDecoder
 from ._layers import WNConv1d, WNConvTranspose1d, leaky_relu, same_padding
+from ._linear_path import LaggedLinear, head_codes, n_linear_heads
 from .losses import zscore_over_time
 
 #: Rates above this are realised by interpolation + convolution, not a transposed
@@ -371,6 +375,16 @@ class Generator(nn.Module):
         inferred ``n_mels``, ``frame_rate`` and ``audio_sfreq`` (e.g.
         ``midi_min``, ``midi_max``, ``n_harmonics``, ``channels``); only with
         ``decoder="ddsp"``.
+    linear_window : tuple of float | None, default=None
+        ``(tmin, tmax)`` in seconds: add the linear path
+        (:class:`~._linear_path.LaggedLinear`), a lagged linear map from the
+        standardised EEG (from ``tmin`` to ``tmax`` after each music frame) to
+        the log-mel, one per condition. The decoded log-mel
+        is then the linear map's output plus the auxiliary head's times
+        ``residual_gain`` (a parameter initialised to 0).
+        :class:`~sk_eeg2music.EEG2MusicGAN` fits the map in closed form
+        (reduced-rank lagged ridge) before encoder training. ``None``: no
+        linear path. Needs ``decoder_input="mel"``.
     n_conditions : int, default=0
         Number of experimental conditions (e.g. 2: listening and imagery).
         With ``n_conditions >= 1``, a learned per-condition feature-wise
@@ -427,6 +441,7 @@ class Generator(nn.Module):
         decoder_input_norm=None,
         decoder="upsampler",
         ddsp_params=None,
+        linear_window=None,
         n_conditions=0,
         upsample_channels=128,
         min_channels=8,
@@ -495,6 +510,15 @@ class Generator(nn.Module):
             self.condition_film = nn.Embedding(self.n_conditions, 4 * encoder_channels)
             nn.init.zeros_(self.condition_film.weight)
         self.aux_head = WNConv1d(encoder_channels, self.aux_mels, 1) if self.aux_mels > 0 else None
+        self.linear = self.residual_gain = None
+        if linear_window is not None:
+            if decoder_input != "mel":
+                raise ValueError("linear_window needs decoder_input='mel'.")
+            lags = lag_samples(*linear_window, sfreq)
+            self.linear = LaggedLinear(
+                self.n_channels, self.aux_mels, lags, n_linear_heads(self.n_conditions)
+            )
+            self.residual_gain = nn.Parameter(torch.zeros(()))
         decoder_in = self.aux_mels if decoder_input == "mel" else encoder_channels
         self.ddsp = self.conv_pre = self.stages = self.conv_post = None
         if decoder == "ddsp":
@@ -535,6 +559,8 @@ class Generator(nn.Module):
         for part in (self.spatial, self.encoder, self.condition_film, self.aux_head):
             if part is not None:
                 yield from part.parameters()
+        if self.residual_gain is not None:
+            yield self.residual_gain
 
     def decoder_parameters(self):
         """Parameters of the decode stage: the upsampler (``conv_pre``, the stages,
@@ -579,8 +605,29 @@ class Generator(nn.Module):
         return self._film(self.encoder(h), condition, 1)
 
     def predict_mel(self, features):
-        """Auxiliary log-mel at the EEG rate, ``(batch, aux_mels, n_times)``; None if disabled."""
+        """Auxiliary head on the features, ``(batch, aux_mels, n_times)``; None if disabled.
+
+        Without the linear path this is the decoded log-mel; with it, see
+        :meth:`encode_mel`.
+        """
         return None if self.aux_head is None else self.aux_head(features)
+
+    def encode_mel(self, x, condition=None):
+        """EEG ``(batch, n_channels, n_times)`` -> encoder features and decoded log-mel.
+
+        Returns
+        -------
+        features : Tensor, shape (batch, encoder_channels, n_times)
+        mel : Tensor, shape (batch, aux_mels, n_times) | None
+            The auxiliary head's output, plus the linear path's (see
+            ``linear_window``) when there is one.
+        """
+        features = self.encode(x, condition)
+        mel = self.predict_mel(features)
+        if self.linear is not None:
+            head = head_codes(condition, self.linear.n_heads, len(x), x.device)
+            mel = self.linear(self.standardize(x), head) + self.residual_gain * mel
+        return features, mel
 
     def decoder_input_from(self, features, mel):
         """The upsampler's input: the predicted mel or the features (see ``decoder_input``).
@@ -635,7 +682,6 @@ class Generator(nn.Module):
         aux : Tensor, shape (batch, aux_mels, n_times) | None
             Only with ``return_aux=True``.
         """
-        features = self.encode(x, condition)
-        mel = self.predict_mel(features)
+        features, mel = self.encode_mel(x, condition)
         y = self.decode(self.decoder_input_from(features, mel))
         return (y, mel) if return_aux else y
