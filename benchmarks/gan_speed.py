@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from sk_eeg2music import EEG2MusicGAN
+from sk_eeg2music.models.gan._staged import encode_mel
 from sk_eeg2music.models.gan.estimator import random_crops, random_windows
 from sk_eeg2music.models.gan.losses import (
     discriminator_loss,
@@ -65,8 +66,7 @@ def plain_torch_epoch(net, X, y):
     D.train()
     for Xb, yb in loader:
         Xb, yb = Xb.to(net.device), yb.to(net.device)
-        features = G.encode(Xb)
-        aux = G.predict_mel(features)
+        features, aux = encode_mel(G, Xb)
         with torch.no_grad():
             aux_target = crit.aux_target(yb)
         z = G.decoder_input_from(features, aux)

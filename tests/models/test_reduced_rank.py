@@ -136,3 +136,24 @@ def test_predict_shapes_and_bad_input():
         ReducedRankDecoder(sfreq=SFREQ, audio_sfreq=1000.0, alphas=[1.0]).fit(X, y)
     with pytest.raises(ValueError, match="groups must have shape"):
         ReducedRankDecoder(sfreq=SFREQ, n_mels=N_MELS).fit(X, y, groups=[0, 1])
+
+
+def test_both_cv_passes_share_each_folds_eigendecomposition(monkeypatch):
+    import sk_eeg2music.models._lagged_ridge as lr
+    from sk_eeg2music.models.reduced_rank import fit_reduced_rank, rank_cv_scores
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((9, 3, 40))
+    Y = rng.standard_normal((9, 4, 40)) + 0.5 * X[:, :1]
+    lags, alphas, ranks = np.arange(-1, 4), np.logspace(-2, 2, 5), np.array([1, 2, 4])
+    splits = list(GroupKFold(3).split(X, groups=np.arange(9) % 3))
+    calls = []
+    real = lr.ridge_eigh
+    monkeypatch.setattr(lr, "ridge_eigh", lambda G: calls.append(1) or real(G))
+    fit = fit_reduced_rank(X, Y, lags, alphas, ranks, splits)
+    assert len(calls) == len(splits) + 1  # one per fold, one for the final fit
+    # ... and the rank scores are those of independent per-fold fits.
+    alpha = alphas[np.argmax(cv_alpha_scores(X, Y, lags, alphas, splits), axis=0)]
+    np.testing.assert_array_equal(fit["alpha"], alpha)
+    expected = rank_cv_scores(X, Y, lags, alpha, ranks, splits).mean(axis=1)
+    np.testing.assert_allclose(fit["rank_scores"], expected, rtol=1e-10)
