@@ -234,7 +234,8 @@ def train_encoder(
     -------
     history : list of dict
         Per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (NaN without a
-        validation set), ``train_aux``, ``train_clip``.
+        validation set), ``train_aux``, ``train_clip``; with a validation set,
+        a first row ``epoch=0`` holds the starting weights' ``valid_loss``.
     best_epoch : int
         The epoch whose weights are kept (1-based; 0: the starting weights,
         which are a candidate too, e.g. the generator's linear path alone).
@@ -246,6 +247,7 @@ def train_encoder(
     if len(valid):
         best = _validation_loss(module, X, target, pick, valid, batch_size, weights, temperature)
         best_state, best_epoch = copy.deepcopy(module.state_dict()), 0
+        history.append({"epoch": 0, "valid_loss": best})
     for epoch in range(1, int(epochs) + 1):
         module.train()
         order = np.asarray(train)[torch.randperm(len(train)).numpy()]

@@ -587,8 +587,9 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
     decoder_losses_ : list of float
         Decoder pre-training loss per step (staged only).
     encoder_history_ : list of dict
-        Encoder training per epoch: ``train_loss``, ``train_aux``,
-        ``train_clip``, ``valid_loss`` (staged only).
+        Encoder training per epoch: ``epoch``, ``train_loss``, ``train_aux``,
+        ``train_clip``, ``valid_loss`` (staged only); with a validation split
+        the first row (``epoch=0``) is the starting weights' ``valid_loss``.
     encoder_best_epoch_ : int
         The encoder epoch kept by early stopping (staged only; 0: the
         starting weights, i.e. the linear path alone when there is one).

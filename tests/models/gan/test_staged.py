@@ -187,8 +187,11 @@ def test_encoder_early_stops_on_held_out_subjects(data):
     net = tiny_gan(encoder_epochs=30, encoder_patience=2, encoder_validation=0.34)
     net.fit(X, y, groups=groups)
     history = net.encoder_history_
-    assert 0 <= net.encoder_best_epoch_ <= len(history) <= 30
+    assert [row["epoch"] for row in history] == list(range(len(history)))  # 0: the start
+    assert 0 <= net.encoder_best_epoch_ < len(history) <= 31
     assert all(np.isfinite(row["valid_loss"]) for row in history)
+    best = min(range(len(history)), key=lambda i: history[i]["valid_loss"])
+    assert net.encoder_best_epoch_ == best
     train, valid = net._encoder_split(len(X), groups, seed=0)
     assert not set(groups[train]) & set(groups[valid])
 
