@@ -124,7 +124,8 @@ PRESETS = {
             resblock_dilations=((1,),),
             resblock_type=2,
             aux_mels=8,
-            linear_window=LINEAR_WINDOW,
+            # A short window: the same code path, a Gram matrix 6 x smaller.
+            linear_window=(0.0, 0.1),
         ),
         discriminator=(
             MultiScaleDiscriminator,
