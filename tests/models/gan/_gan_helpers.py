@@ -1,6 +1,9 @@
-"""Shared by the GAN tests: the smallest data geometry and a tiny, fast GAN."""
+"""Shared by the GAN tests: the smallest data geometry, a tiny, fast GAN, identification."""
+
+import torch
 
 from sk_eeg2music import EEG2MusicGAN
+from sk_eeg2music.models.gan.losses import zscore_over_time
 
 SFREQ, FACTOR, N_TIMES, N_CH = 32.0, 16, 32, 4  # 1-s trials, audio at 512 Hz
 
@@ -18,3 +21,10 @@ def tiny_gan(**kwargs):
         random_state=0,
     )
     return EEG2MusicGAN(**{**params, **kwargs})
+
+
+def identification(mel_true, mel_pred):
+    """n-way identification accuracy of decoded log-mels ``(n, n_mels, n_times)``."""
+    zt = zscore_over_time(torch.as_tensor(mel_true, dtype=torch.float64)).flatten(1)
+    zp = zscore_over_time(torch.as_tensor(mel_pred, dtype=torch.float64)).flatten(1)
+    return float((torch.argmax(zp @ zt.T, dim=1) == torch.arange(len(zt))).float().mean())

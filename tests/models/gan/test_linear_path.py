@@ -5,7 +5,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from _gan_helpers import FACTOR, N_CH, SFREQ, tiny_gan
+from _gan_helpers import FACTOR, N_CH, SFREQ, identification, tiny_gan
 from sklearn.pipeline import Pipeline
 
 from sk_eeg2music import ChannelScaler
@@ -88,18 +88,15 @@ def test_a_head_without_trials_is_an_error():
         )
 
 
+def _small_generator(**kwargs):
+    """A Generator with 4 mel bands and 8-channel encoder and upsampler."""
+    params = dict(sfreq=SFREQ, aux_mels=4, encoder_channels=8, upsample_channels=8)
+    return Generator(N_CH, FACTOR, **{**params, **kwargs})
+
+
 def test_the_decoded_mel_starts_from_the_linear_map():
     rng = np.random.default_rng(0)
-    gen = Generator(
-        N_CH,
-        FACTOR,
-        sfreq=SFREQ,
-        aux_mels=4,
-        encoder_channels=8,
-        linear_window=(-0.1, 0.5),
-        n_conditions=2,
-        upsample_channels=8,
-    ).eval()
+    gen = _small_generator(linear_window=(-0.1, 0.5), n_conditions=2).eval()
     assert gen.linear.n_heads == 2 and gen.residual_gain.item() == 0.0
     assert any(p is gen.residual_gain for p in gen.encoder_parameters())
     assert not any(p is gen.linear.weight for p in gen.parameters())  # fitted, not trained
@@ -123,15 +120,7 @@ def test_linear_window_needs_the_mel_bottleneck():
 
 def test_encoder_training_keeps_the_starting_weights_when_nothing_improves():
     rng = np.random.default_rng(0)
-    gen = Generator(
-        N_CH,
-        FACTOR,
-        sfreq=SFREQ,
-        aux_mels=4,
-        encoder_channels=8,
-        linear_window=(0.0, 0.2),
-        upsample_channels=8,
-    )
+    gen = _small_generator(linear_window=(0.0, 0.2))
     X = torch.as_tensor(rng.standard_normal((8, N_CH, N_TIMES)), dtype=torch.float32)
     target = torch.as_tensor(rng.standard_normal((8, 4, N_TIMES)), dtype=torch.float32)
     start = copy.deepcopy(gen.state_dict())
@@ -172,12 +161,6 @@ def _inverted_imagery_data(n_trials, seed):
     return X.astype(np.float32), y, mel, condition
 
 
-def _identification(mel_true, mel_pred):
-    zt = zscore_over_time(torch.as_tensor(mel_true, dtype=torch.float64)).flatten(1)
-    zp = zscore_over_time(torch.as_tensor(mel_pred, dtype=torch.float64)).flatten(1)
-    return float((torch.argmax(zp @ zt.T, dim=1) == torch.arange(len(zt))).float().mean())
-
-
 def test_condition_heads_decode_polarity_inverted_imagery():
     X, y, _, condition = _inverted_imagery_data(48, seed=1)
     X_test, _, mel_test, cond_test = _inverted_imagery_data(16, seed=2)
@@ -190,10 +173,10 @@ def test_condition_heads_decode_polarity_inverted_imagery():
     for cond in ("listening", "imagery"):
         sel = cond_test == cond
         # 8-way, chance 1/8
-        assert _identification(mel_test[sel], aware_mel[sel]) >= 0.75
+        assert identification(mel_test[sel], aware_mel[sel]) >= 0.75
     # One map for both polarities decodes at most one condition the right way round.
     pooled_acc = [
-        _identification(mel_test[cond_test == c], pooled_mel[cond_test == c])
+        identification(mel_test[cond_test == c], pooled_mel[cond_test == c])
         for c in ("listening", "imagery")
     ]
     assert min(pooled_acc) <= 0.25

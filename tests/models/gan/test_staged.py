@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sklearn
 import torch
-from _gan_helpers import FACTOR, N_CH, N_TIMES, SFREQ, tiny_gan
+from _gan_helpers import FACTOR, N_CH, N_TIMES, SFREQ, identification, tiny_gan
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
@@ -162,12 +162,6 @@ def _encoded_data(n_trials, seed):
     return (np.einsum("cm,nmt->nct", mixing, mel) + 0.5 * noise).astype(np.float32), y, mel
 
 
-def _identification(mel_true, mel_pred):
-    zt = zscore_over_time(torch.as_tensor(mel_true, dtype=torch.float64)).flatten(1)
-    zp = zscore_over_time(torch.as_tensor(mel_pred, dtype=torch.float64)).flatten(1)
-    return float((torch.argmax(zp @ zt.T, dim=1) == torch.arange(len(zt))).float().mean())
-
-
 def test_encoder_features_decode_true_pairs_and_shuffled_pairs_at_chance():
     X, y, _ = _encoded_data(64, seed=1)
     X_test, y_test, mel_test = _encoded_data(16, seed=2)
@@ -175,8 +169,8 @@ def test_encoder_features_decode_true_pairs_and_shuffled_pairs_at_chance():
     true_pairs = tiny_gan(**params).fit(X, y)
     perm = np.random.default_rng(0).permutation(len(y))
     shuffled = tiny_gan(**params).fit(X, y[perm])
-    acc_true = _identification(mel_test, true_pairs.predict_features(X_test))
-    acc_null = _identification(mel_test, shuffled.predict_features(X_test))
+    acc_true = identification(mel_test, true_pairs.predict_features(X_test))
+    acc_null = identification(mel_test, shuffled.predict_features(X_test))
     # 16-way: chance 1/16; a binomial 95 % bound at chance is 3/16.
     assert acc_true >= 0.5
     assert acc_null <= 3 / 16
