@@ -13,9 +13,11 @@ from sk_eeg2music import (
     ShuffledPairs,
     TimeShiftedPairs,
 )
+from sk_eeg2music._routing import call_routed
 from sk_eeg2music.pipelines import (
     DEFAULT_MODELS,
     MODELS,
+    gan_mel_bands,
     gan_warmup_epochs,
     make_linear_pipeline,
     make_models,
@@ -71,6 +73,50 @@ def test_registry_names_each_decoder_and_the_gan_takes_its_presets():
     assert _gan(models["gan-upsampler"]).decoder == "upsampler"
     assert _gan(models["gan"]).decoder is None  # the preset's: ddsp on "cpu"
     assert "gan-ddsp" not in DEFAULT_MODELS and "gan-upsampler" not in DEFAULT_MODELS
+
+
+def _bands(model):
+    inner = _gan(model) if isinstance(model, ShuffledPairs | TimeShiftedPairs) else model
+    last = inner[-1] if isinstance(inner, Pipeline) else inner
+    last = getattr(last, "estimator", last)  # ByCondition's template
+    if isinstance(last, EEG2MusicGAN):
+        return last.get_params()["module__aux_mels"]
+    return last.n_mels
+
+
+MEL_MODELS = [n for n in MODELS if n not in ("linear-envelope", "mean-spectrum")]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "bands"),
+    [({}, 64), ({"gan_params": {"preset": "gpu"}}, 80), ({"n_mels": 16}, 16)],
+)
+def test_registry_mel_models_decode_the_same_bands(kwargs, bands):
+    # Feature r is a mean over bands and finer bands are harder to decode:
+    # models compared on features must decode the same bands.
+    models = make_models(64.0, MEL_MODELS, **kwargs)
+    assert {name: _bands(m) for name, m in models.items()} == dict.fromkeys(MEL_MODELS, bands)
+
+
+def test_registry_features_have_one_band_count(simulated):
+    data = simulated("mos").select(condition="listening")
+    names = ["gan", "reduced-rank", "linear-mel", "beat-template"]
+    models = make_models(data.sfreq, names, epochs=1, n_iter=2, gan_params={"preset": "tiny"})
+    models["reduced-rank"].set_params(reduced_rank__rank=[1], reduced_rank__alphas=[10.0])
+    models["linear-mel"].set_params(linear__alphas=[10.0])
+    shapes = {}
+    for name, model in models.items():
+        call_routed(model, "fit", data.X, data.y, groups=data.groups)
+        with sklearn.config_context(enable_metadata_routing=True):
+            shapes[name] = predict_features(model, data.X, groups=data.groups).shape
+    assert set(shapes.values()) == {
+        (len(data.X), gan_mel_bands({"preset": "tiny"}), data.X.shape[2])
+    }
+
+
+def test_gan_mel_bands_rejects_an_unknown_preset():
+    with pytest.raises(ValueError, match="preset must be one of"):
+        gan_mel_bands({"preset": "huge"})
 
 
 def test_registry_rejects_unknown_names():
