@@ -29,22 +29,6 @@ def consumed(estimator, method, params):
     return {k: v for k, v in params.items() if k in names}
 
 
-def requests_groups(estimator, method):
-    """Whether any step of ``estimator`` consumes ``groups`` in ``method``.
-
-    Parameters
-    ----------
-    estimator : estimator or Pipeline
-    method : str
-        ``"fit"``, ``"predict"`` ...
-
-    Returns
-    -------
-    requested : bool
-    """
-    return "groups" in consumed(estimator, method, {"groups": None})
-
-
 def call_routed(estimator, method, *arrays, **metadata):
     """``estimator.<method>(*arrays)`` with each metadata routed to the steps that request it.
 

@@ -42,7 +42,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from . import metrics
-from ._routing import consumed, requests_groups
+from ._routing import call_routed, consumed
 from .metrics import song_identification_accuracy  # defined in metrics; importable here too
 from .metrics._common import _unique_rows
 from .metrics._scorers import HIGHER_IS_BETTER, LOWER_IS_BETTER
@@ -161,11 +161,8 @@ def fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test):
     ((3, 8000), dtype('float32'))
     """
     est = clone(estimator)
-    with sklearn.config_context(enable_metadata_routing=True):
-        fit_kw = {"groups": groups_train} if requests_groups(est, "fit") else {}
-        est.fit(X_train, y_train, **fit_kw)
-        pred_kw = {"groups": groups_test} if requests_groups(est, "predict") else {}
-        y_pred = est.predict(X_test, **pred_kw)
+    call_routed(est, "fit", X_train, y_train, groups=groups_train)
+    y_pred = call_routed(est, "predict", X_test, groups=groups_test)
     return est, np.asarray(y_pred, dtype=np.float32)
 
 

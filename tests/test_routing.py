@@ -5,16 +5,18 @@ import sklearn
 from sklearn.pipeline import Pipeline
 
 from sk_eeg2music import ByCondition, EuclideanAlignment, MeanSpectrumBaseline
-from sk_eeg2music._routing import call_routed, requests_groups
+from sk_eeg2music._routing import call_routed, consumed
 from sk_eeg2music.pipelines import make_preprocessing
 
 
-def test_requests_groups_follows_the_steps():
+def test_consumed_follows_the_steps():
     aligned = Pipeline(make_preprocessing(64.0))  # EuclideanAlignment requests groups
     plain = Pipeline(make_preprocessing(64.0, align=False))
-    assert requests_groups(aligned, "fit") and requests_groups(aligned, "transform")
-    assert not requests_groups(plain, "fit")
-    assert not requests_groups(object(), "fit")  # no routing at all
+    meta = {"groups": np.arange(3), "condition": np.arange(3)}
+    assert list(consumed(aligned, "fit", meta)) == ["groups"]
+    assert list(consumed(aligned, "transform", meta)) == ["groups"]
+    assert consumed(plain, "fit", meta) == {}
+    assert consumed(object(), "fit", meta) == {}  # no routing at all
 
 
 def test_call_routed_passes_metadata_only_where_requested(make_eeg):

@@ -600,8 +600,10 @@ class Generator(nn.Module):
         ``condition`` : int Tensor of shape (batch,) | None, codes in
         ``[0, n_conditions)``; ignored when ``n_conditions == 0``.
         """
-        x = self.channel_dropout(self.standardize(x))
-        h = self._film(self.spatial(x), condition, 0)
+        return self._encode_standardized(self.standardize(x), condition)
+
+    def _encode_standardized(self, xs, condition):
+        h = self._film(self.spatial(self.channel_dropout(xs)), condition, 0)
         return self._film(self.encoder(h), condition, 1)
 
     def predict_mel(self, features):
@@ -622,11 +624,12 @@ class Generator(nn.Module):
             The auxiliary head's output, plus the linear path's (see
             ``linear_window``) when there is one.
         """
-        features = self.encode(x, condition)
+        xs = self.standardize(x)  # shared by both paths
+        features = self._encode_standardized(xs, condition)
         mel = self.predict_mel(features)
         if self.linear is not None:
             head = head_codes(condition, self.linear.n_heads, len(x), x.device)
-            mel = self.linear(self.standardize(x), head) + self.residual_gain * mel
+            mel = self.linear(xs, head) + self.residual_gain * mel
         return features, mel
 
     def decoder_input_from(self, features, mel):

@@ -236,13 +236,13 @@ def test_end_to_end_is_the_one_network_ablation(data):
 def test_condition_routes_through_a_pipeline(data, monkeypatch):
     X, y, groups, condition = data
     seen = []
-    encode = Generator.encode
+    encode = Generator._encode_standardized  # every encoder call goes through it
 
-    def spy(self, x, condition=None):
+    def spy(self, xs, condition):
         seen.append(None if condition is None else condition.clone())
-        return encode(self, x, condition)
+        return encode(self, xs, condition)
 
-    monkeypatch.setattr(Generator, "encode", spy)
+    monkeypatch.setattr(Generator, "_encode_standardized", spy)
     with sklearn.config_context(enable_metadata_routing=True):
         gan = tiny_gan().set_fit_request(groups=True, condition=True)
         gan.set_predict_request(condition=True)
