@@ -113,6 +113,12 @@ def parse_args(argv=None):
     p.add_argument("--audio-sfreq", type=int, default=8000)
     p.add_argument("--conditions", nargs="+", default=None, help="default: the kind's")
     p.add_argument("--snr-db", type=float, default=None, help="default: calibrated")
+    p.add_argument(
+        "--resample",
+        type=float,
+        default=None,
+        help="EEG rate (Hz) of every model's front end (e.g. 64 for NMED-T's 125 Hz)",
+    )
     p.add_argument("--split", default="gkf3", help="'loso' or 'gkfK'; all folds always run")
     p.add_argument("--models", nargs="+", default=list(DEFAULT), choices=list(MODELS))
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
@@ -184,6 +190,7 @@ def run_seeds(args, data, log):
                 gan_params=gan_params,
                 n_iter=args.n_iter,
                 beat_period=BEAT_PERIOD[args.kind],
+                preprocessing=None if args.resample is None else {"resample": args.resample},
             )
             ev = evaluate_models(
                 models,
@@ -365,7 +372,13 @@ def describe_scale(args, kwargs, data):
         f"{kwargs['audio_sfreq']} Hz, SNR "
         f"{DEFAULT_SNR_DB[args.kind] if kwargs['snr_db'] is None else kwargs['snr_db']:g} dB"
         f"{' (calibrated default)' if kwargs['snr_db'] is None else ''}; "
-        f"{len(data.y)} trials, split `{args.split}` with "
+        + (
+            ""
+            if args.resample is None
+            else f"EEG resampled from {data.sfreq:g} to {args.resample:g} Hz in every "
+            "model's front end; "
+        )
+        + f"{len(data.y)} trials, split `{args.split}` with "
         + (
             "all folds."
             if args.max_folds is None

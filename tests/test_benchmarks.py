@@ -331,6 +331,28 @@ def test_comparison_main_smallest_run_writes_table_csvs_and_doc_block(comparison
     assert "Against `beat-template`:\n\n| model | condition | feature_r |" in block
 
 
+def test_comparison_resamples_every_models_front_end(comparison, tmp_path, monkeypatch):
+    seen = []
+    make = comparison.make_models
+
+    def spy(*args, **kwargs):
+        models = make(*args, **kwargs)
+        seen.extend(m.get_params().get("resample__new_sfreq") for m in models.values())
+        return models
+
+    monkeypatch.setattr(comparison, "make_models", spy)
+    doc = tmp_path / "benchmarks.md"
+    argv = [
+        "--kind", "nmedt", "--n-subjects", "2", "--stimulus-seconds", "4",
+        "--segment-seconds", "1", "--split", "gkf2", "--resample", "64",
+        "--models", "linear-envelope", "--n-jobs", "1",
+        "--out-dir", str(tmp_path), "--doc", str(doc), "--quiet",
+    ]  # fmt: skip
+    _, _, summary = comparison.main(argv)
+    assert seen == [64.0] and summary["n_folds"].tolist() == [2]
+    assert "EEG resampled from 125 to 64 Hz in every model's front end" in doc.read_text()
+
+
 def _summary_row(**extra):
     base = dict(
         model="gan", condition="listening", n_seeds=1, feature_r=0.2, feature_r_lo=0.1,
