@@ -107,7 +107,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--kind", choices=("mos", "nmedt"), default="mos")
     p.add_argument("--n-subjects", type=int, default=6)
-    p.add_argument("--n-repetitions", type=int, default=2)
+    p.add_argument("--n-repetitions", type=int, default=None, help="default: 2, or 1 for NMED-T")
     p.add_argument("--stimulus-seconds", type=float, default=None, help="default: real design")
     p.add_argument("--segment-seconds", type=float, default=4.0)
     p.add_argument("--audio-sfreq", type=int, default=8000)
@@ -148,11 +148,18 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def simulate(args):
-    """The simulated data of ``args`` and the design arguments used."""
+def design_kwargs(args):
+    """:func:`make_simulated` arguments of ``args``: the real design with its overrides.
+
+    Without ``--n-repetitions``: 2 repetitions, or the real design's if it has
+    fewer (NMED-T presents each song once).
+    """
+    n_repetitions = args.n_repetitions
+    if n_repetitions is None:
+        n_repetitions = min(2, real_design(args.kind)["n_repetitions"])
     overrides = dict(
         n_subjects=args.n_subjects,
-        n_repetitions=args.n_repetitions,
+        n_repetitions=n_repetitions,
         segment_seconds=args.segment_seconds,
         audio_sfreq=args.audio_sfreq,
         snr_db=args.snr_db,
@@ -161,7 +168,12 @@ def simulate(args):
         overrides["stimulus_seconds"] = args.stimulus_seconds
     if args.conditions is not None:
         overrides["conditions"] = tuple(args.conditions)
-    kwargs = real_design(args.kind, **overrides)
+    return real_design(args.kind, **overrides)
+
+
+def simulate(args):
+    """The simulated data of ``args`` and the design arguments used."""
+    kwargs = design_kwargs(args)
     return make_simulated(**kwargs), kwargs
 
 

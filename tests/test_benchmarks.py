@@ -331,6 +331,15 @@ def test_comparison_main_smallest_run_writes_table_csvs_and_doc_block(comparison
     assert "Against `beat-template`:\n\n| model | condition | feature_r |" in block
 
 
+@pytest.mark.parametrize(("kind", "n_repetitions"), [("mos", 2), ("nmedt", 1)])
+def test_comparison_default_repetitions_follow_the_real_design(comparison, kind, n_repetitions):
+    # NMED-T presents each song once: a second repetition is not its design.
+    kwargs = comparison.design_kwargs(comparison.parse_args(["--kind", kind]))
+    assert kwargs["n_repetitions"] == n_repetitions
+    explicit = comparison.parse_args(["--kind", kind, "--n-repetitions", "3"])
+    assert comparison.design_kwargs(explicit)["n_repetitions"] == 3
+
+
 def test_comparison_resamples_every_models_front_end(comparison, tmp_path, monkeypatch):
     seen = []
     make = comparison.make_models
