@@ -23,7 +23,6 @@ from .models import (
     TimeShiftedPairs,
 )
 from .models._features import predict_features
-from .models.gan.estimator import PRESETS
 from .preprocessing import BandpassFilter, ChannelScaler, Clip, EuclideanAlignment, Resample
 
 __all__ = [
@@ -369,10 +368,8 @@ def gan_mel_bands(gan_params):
     """
     if "module__aux_mels" in gan_params:
         return int(gan_params["module__aux_mels"])
-    preset = gan_params.get("preset", "cpu")
-    if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}; got {preset!r}.")
-    return int(PRESETS[preset]["module"]["aux_mels"])
+    # The estimator's own default preset and preset check.
+    return int(EEG2MusicGAN(**gan_params)._preset()["module"]["aux_mels"])
 
 
 def make_models(
