@@ -20,14 +20,27 @@ seeds. Writes ``<prefix>_summary.csv`` and ``<prefix>_comparisons.csv`` under
 ``--out-dir`` and a block between ``<!-- comparison-<kind> -->`` markers in
 ``docs/benchmarks.md`` (command, date, machine, scale).
 
+A run too long for one machine or session is sharded: ``--folds`` runs some
+folds only (models and seeds may differ between shards too), and every run
+keeps its per-trial and per-fold scores (``<prefix>_trials.csv.gz``,
+``<prefix>_folds.csv``) and settings (``<prefix>_run.json``). ``--merge``
+then pools the shards of one design into the tables, without fitting
+anything; it refuses shards of different designs or overlapping runs, and its
+doc block says which folds each model and seed covers.
+
 Usage::
 
     python benchmarks/comparison.py --kind mos --n-subjects 6 --n-repetitions 2 \\
         --split gkf3 --seeds 0 --n-jobs 2
+    # sharded: two runs (any machines), then the merge
+    python benchmarks/comparison.py ... --folds 0 1 --prefix shard_a --no-doc
+    python benchmarks/comparison.py ... --folds 2 --prefix shard_b --no-doc
+    python benchmarks/comparison.py --merge shard_a shard_b --prefix merged
 """
 
 import argparse
 import datetime
+import json
 import os
 import shutil
 import tempfile
@@ -140,12 +153,30 @@ def parse_args(argv=None):
         default=None,
         help="only the first folds: a probe where all folds cost too much (the doc says so)",
     )
+    p.add_argument(
+        "--folds",
+        nargs="+",
+        type=int,
+        default=None,
+        help="only these fold indices of the split: one shard of a run (see --merge)",
+    )
+    p.add_argument(
+        "--merge",
+        nargs="+",
+        default=None,
+        metavar="PREFIX",
+        help="fit nothing: pool the saved shards with these prefixes (under --out-dir) of "
+        "one design; the design options are then read from the shards",
+    )
     p.add_argument("--out-dir", type=Path, default=HERE)
     p.add_argument("--prefix", default=None, help="CSV prefix; default comparison_<kind>")
     p.add_argument("--doc", type=Path, default=DOC)
     p.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
     p.add_argument("--quiet", action="store_true")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.merge is not None and args.folds is not None:
+        p.error("--folds selects what a run fits; --merge fits nothing")
+    return args
 
 
 def design_kwargs(args):
@@ -210,6 +241,7 @@ def run_seeds(args, data, log):
                 make_split(args.split),
                 split=args.split,
                 max_folds=args.max_folds,
+                fold_indices=args.folds,
                 n_jobs=args.n_jobs,
                 progress=not args.quiet,
                 log=log,
@@ -220,6 +252,163 @@ def run_seeds(args, data, log):
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     return evaluations
+
+
+#: Settings of ``<prefix>_run.json`` that must agree for shards to be merged:
+#: the data, the split and how every model is built.
+DESIGN_KEYS = (
+    "kind",
+    "design",
+    "split",
+    "n_folds",
+    "resample",
+    "preset",
+    "decoder",
+    "decoder_steps",
+    "encoder_epochs",
+    "epochs",
+    "n_iter",
+    "max_folds",
+)
+
+
+def shard_record(args, kwargs, data, command, wall, load):
+    """The settings of one run (a shard when ``--folds`` is given), as JSON-ready dict."""
+    return {
+        "kind": args.kind,
+        "design": {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()},
+        "split": args.split,
+        "n_folds": int(make_split(args.split).get_n_splits(groups=data.groups)),
+        "resample": args.resample,
+        "preset": args.preset,
+        "decoder": args.decoder,
+        "decoder_steps": args.decoder_steps,
+        "encoder_epochs": args.encoder_epochs,
+        "epochs": args.epochs,
+        "n_iter": args.n_iter,
+        "max_folds": args.max_folds,
+        "models": list(args.models),
+        "seeds": list(args.seeds),
+        "folds": None if args.folds is None else list(args.folds),
+        "n_trials": len(data.y),
+        "sfreq": float(data.sfreq),
+        "command": command,
+        "date": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        "machine": f"{device_label('cpu')}, {machine_label()}",
+        "load": round(float(load), 1),
+        "wall_minutes": round(wall / 60, 1),
+    }
+
+
+def save_shard(evaluations, record, out_dir, prefix):
+    """Write a run's per-trial and per-fold scores and its settings (for ``--merge``).
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+        ``<prefix>_trials.csv.gz``, ``<prefix>_folds.csv``, ``<prefix>_run.json``.
+    """
+    out_dir = Path(out_dir)
+    paths = [out_dir / f"{prefix}_{n}" for n in ("trials.csv.gz", "folds.csv", "run.json")]
+    pd.concat([ev.trials for ev in evaluations], ignore_index=True).to_csv(paths[0], index=False)
+    pd.concat([ev.folds for ev in evaluations], ignore_index=True).to_csv(paths[1], index=False)
+    paths[2].write_text(json.dumps(record, indent=1) + "\n")
+    return paths
+
+
+def load_shards(out_dir, prefixes):
+    """Pool saved shards into one :class:`Evaluation` per seed.
+
+    Parameters
+    ----------
+    out_dir : str | pathlib.Path
+        Folder of the shards' files.
+    prefixes : sequence of str
+        One prefix per shard (see :func:`save_shard`).
+
+    Returns
+    -------
+    evaluations : list of Evaluation
+        One per seed, seeds ascending; rows ordered by model (first shard's
+        order first), fold and the run's trial order.
+    records : list of dict
+        Each shard's settings.
+
+    Raises
+    ------
+    FileNotFoundError
+        A shard's files are missing.
+    ValueError
+        Shards of different designs, splits or model settings, or two shards
+        that scored the same model, seed and fold.
+    """
+    out_dir = Path(out_dir)
+    records, trials, folds = [], [], []
+    for prefix in prefixes:
+        paths = [out_dir / f"{prefix}_{n}" for n in ("trials.csv.gz", "folds.csv", "run.json")]
+        missing = [str(q) for q in paths if not q.exists()]
+        if missing:
+            raise FileNotFoundError(f"shard {prefix!r} is incomplete: missing {missing}")
+        records.append(json.loads(paths[2].read_text()))
+        trials.append(pd.read_csv(paths[0]).assign(_shard=prefix))
+        folds.append(pd.read_csv(paths[1]))
+    first = {k: records[0].get(k) for k in DESIGN_KEYS}
+    for prefix, rec in zip(prefixes[1:], records[1:]):
+        diff = [k for k in DESIGN_KEYS if rec.get(k) != first[k]]
+        if diff:
+            raise ValueError(
+                f"shard {prefix!r} differs from {prefixes[0]!r} in {diff}: "
+                "only shards of one design and one model setting can be merged."
+            )
+    trials = pd.concat(trials, ignore_index=True)
+    owners = trials.groupby(["model", "seed", "fold"])["_shard"].nunique()
+    if (owners > 1).any():
+        dup = [tuple(i) for i in owners[owners > 1].index]
+        raise ValueError(f"(model, seed, fold) scored by several shards: {dup}")
+    models = list(dict.fromkeys(trials["model"]))
+    trials = trials.drop(columns="_shard")
+    folds = pd.concat(folds, ignore_index=True)
+    for frame in (trials, folds):
+        frame["_order"] = frame["model"].map({m: i for i, m in enumerate(models)})
+    split = records[0]["split"]
+    evaluations = []
+    for seed in sorted(trials["seed"].unique()):
+        t = trials[trials.seed == seed].sort_values(["_order", "fold"], kind="stable")
+        f = folds[folds.seed == seed].sort_values(["_order", "fold"], kind="stable")
+        evaluations.append(
+            Evaluation(
+                folds=f.drop(columns="_order").reset_index(drop=True),
+                trials=t.drop(columns="_order").reset_index(drop=True),
+                predictions=None,
+                split=split,
+            )
+        )
+    return evaluations, records
+
+
+def coverage(evaluations, n_folds):
+    """Which folds each model and seed covers, in words (for the doc block).
+
+    Returns
+    -------
+    lines : list of str
+        One per model: ``"gan: seed 0 all 5 folds; seed 1 folds 0, 1 (of 5)"``.
+    complete : bool
+        Whether every model covers every fold at each of its seeds.
+    """
+    trials = pd.concat([ev.trials for ev in evaluations], ignore_index=True)
+    lines, complete = [], True
+    for model, rows in trials.groupby("model", sort=False):
+        parts = []
+        for seed, r in rows.groupby("seed"):
+            got = sorted(int(i) for i in r["fold"].unique())
+            if got == list(range(n_folds)):
+                parts.append(f"seed {seed} all {n_folds} folds")
+            else:
+                complete = False
+                parts.append(f"seed {seed} folds {', '.join(map(str, got))} (of {n_folds})")
+        lines.append(f"{model}: " + "; ".join(parts))
+    return lines, complete
 
 
 def pool_seeds(evaluations):
@@ -371,82 +560,124 @@ def p_tables_by_reference(pvalues):
     return tables
 
 
-def describe_scale(args, kwargs, data):
-    """One paragraph: the scale used against the real design."""
-    real = real_design(args.kind)
-    n_sub = len(np.unique(data.groups))
+def describe_scale(record):
+    """One paragraph: the scale used against the real design.
+
+    Parameters
+    ----------
+    record : dict
+        A run's settings (:func:`shard_record`).
+    """
+    kind, kw = record["kind"], record["design"]
+    real = real_design(kind)
+    snr = kw["snr_db"]
+    resample = record["resample"]
+    if record["max_folds"] is not None:
+        folds = (
+            f"only its first {record['max_folds']} fold(s): a probe, not a cross-validated result."
+        )
+    else:
+        folds = "the folds listed below."
     return (
-        f"Simulated {args.kind.upper()} (`real_design({args.kind!r})` with overrides): "
-        f"{n_sub} subjects (real: {real['n_subjects']}), {kwargs['n_repetitions']} repetition(s) "
-        f"(real: {real['n_repetitions']}), conditions {', '.join(kwargs['conditions'])}, "
-        f"stimuli of {kwargs['stimulus_seconds']:.1f} s cut into "
-        f"{kwargs['segment_seconds']:g}-s segments (real: whole trials), audio at "
-        f"{kwargs['audio_sfreq']} Hz, SNR "
-        f"{DEFAULT_SNR_DB[args.kind] if kwargs['snr_db'] is None else kwargs['snr_db']:g} dB"
-        f"{' (calibrated default)' if kwargs['snr_db'] is None else ''}; "
+        f"Simulated {kind.upper()} (`real_design({kind!r})` with overrides): "
+        f"{kw['n_subjects']} subjects (real: {real['n_subjects']}), {kw['n_repetitions']} "
+        f"repetition(s) (real: {real['n_repetitions']}), conditions {', '.join(kw['conditions'])}, "
+        f"stimuli of {kw['stimulus_seconds']:.1f} s cut into "
+        f"{kw['segment_seconds']:g}-s segments (real: whole trials), audio at "
+        f"{kw['audio_sfreq']} Hz, SNR "
+        f"{DEFAULT_SNR_DB[kind] if snr is None else snr:g} dB"
+        f"{' (calibrated default)' if snr is None else ''}; "
         + (
             ""
-            if args.resample is None
-            else f"EEG resampled from {data.sfreq:g} to {args.resample:g} Hz in every "
+            if resample is None
+            else f"EEG resampled from {record['sfreq']:g} to {resample:g} Hz in every "
             "model's front end; "
         )
-        + f"{len(data.y)} trials, split `{args.split}` with "
-        + (
-            "all folds."
-            if args.max_folds is None
-            else f"only its first {args.max_folds} fold(s): a probe, not a cross-validated result."
-        )
+        + f"{record['n_trials']} trials, split `{record['split']}` "
+        f"({record['n_folds']} folds) with {folds}"
     )
 
 
+def run_header(records):
+    """When, where and how each run (or shard) ran, with its command."""
+    lines = []
+    for rec in records:
+        lines += [
+            f"Run {rec['date']}, sk_eeg2music {sk_eeg2music.__version__}, {rec['machine']}, "
+            f"load average {rec['load']:.1f} at the start; wall time {rec['wall_minutes']:.1f} "
+            "min.",
+            "",
+            f"```\n{rec['command']}\n```",
+            "",
+        ]
+    if len(records) > 1:
+        lines.insert(0, f"Merged from {len(records)} shards (scores pooled, nothing refitted):\n")
+    return lines
+
+
 def main(argv=None):
-    """Run the comparison; return the score table, the p-value table and the summary."""
+    """Run the comparison (or merge saved shards); return the score, p-value and summary tables."""
     args = parse_args(argv)
     log = (lambda *a: None) if args.quiet else print
-    t0, load = time.perf_counter(), os.getloadavg()[0]
-    data, kwargs = simulate(args)
-    log(f"simulated {data.X.shape} EEG, {data.y.shape} audio in {time.perf_counter() - t0:.1f} s")
-    evaluations = run_seeds(args, data, log)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    if args.merge is not None:
+        evaluations, records = load_shards(args.out_dir, args.merge)
+    else:
+        t0, load = time.perf_counter(), os.getloadavg()[0]
+        data, kwargs = simulate(args)
+        t_sim = time.perf_counter() - t0
+        log(f"simulated {data.X.shape} EEG, {data.y.shape} audio in {t_sim:.1f} s")
+        evaluations = run_seeds(args, data, log)
+        command = command_line("benchmarks/comparison.py", argv)
+        record = shard_record(args, kwargs, data, command, time.perf_counter() - t0, load)
+        records = [record]
+    prefix = args.prefix or f"comparison_{records[0]['kind']}"
+    if args.merge is None:
+        save_shard(evaluations, records[0], args.out_dir, prefix)
     summary, comparisons = summarize_run(evaluations)
-    wall = time.perf_counter() - t0
     scores, pvalues = score_table(summary), p_table(summary)
     log(scores[FEATURE_COLUMNS].to_string(index=False))
     log(scores[WAVEFORM_COLUMNS].to_string(index=False))
     log(pvalues.to_string(index=False))
-
-    prefix = args.prefix or f"comparison_{args.kind}"
-    args.out_dir.mkdir(parents=True, exist_ok=True)
     summary.to_csv(args.out_dir / f"{prefix}_summary.csv", index=False)
     comparisons.to_csv(args.out_dir / f"{prefix}_comparisons.csv", index=False)
 
     if not args.no_doc:
-        command = command_line("benchmarks/comparison.py", argv)
-        gan = [n for n in args.models if is_neural(n)]
+        rec = records[0]
+        covered, complete = coverage(evaluations, rec["n_folds"])
+        seeds = sorted({int(ev.trials["seed"].iloc[0]) for ev in evaluations})
+        gan = sorted({m for ev in evaluations for m in ev.trials["model"].unique() if is_neural(m)})
         header = "\n".join(
-            [
-                f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-                f"sk_eeg2music {sk_eeg2music.__version__}, {device_label('cpu')}, "
-                f"{machine_label()}, load average {load:.1f} at the start; "
-                f"wall time {wall / 60:.1f} min.",
+            run_header(records)
+            + [
+                describe_scale(rec),
+                "Folds covered: "
+                + ("all, for every model and seed" if complete else "**not all** (a partial run)")
+                + ".\n\n"
+                + "\n".join(f"- {line}" for line in covered),
                 "",
-                f"```\n{command}\n```",
-                "",
-                describe_scale(args, kwargs, data),
-                f"GAN settings: preset `{args.preset}`, decoder "
-                f"`{args.decoder or 'of the preset'}`, "
+                f"GAN settings: preset `{rec['preset']}`, decoder "
+                f"`{rec['decoder'] or 'of the preset'}`, "
                 "decoder_steps "
-                f"{args.decoder_steps or 'of the preset'}, encoder_epochs "
-                f"{args.encoder_epochs or 'of the preset (early-stopped)'}, fine-tuning epochs "
-                f"{args.epochs or 'default'}; Griffin-Lim {args.n_iter} iterations.",
+                f"{rec['decoder_steps'] or 'of the preset'}, encoder_epochs "
+                f"{rec['encoder_epochs'] or 'of the preset (early-stopped)'}, fine-tuning epochs "
+                f"{rec['epochs'] or 'default'}; Griffin-Lim {rec['n_iter']} iterations.",
                 f"Neural models ({', '.join(gan) or 'none'}) ran with seeds "
-                f"{', '.join(map(str, args.seeds))}"
+                f"{', '.join(map(str, seeds))}"
                 + (
                     "; cells show mean ± sd across seeds, intervals and p-values use the "
                     "seeds' mean per trial."
-                    if len(args.seeds) > 1
+                    if len(seeds) > 1
                     else " (one seed only: no spread across seeds)."
                 ),
-                f"CSV: `benchmarks/{prefix}_summary.csv`, `benchmarks/{prefix}_comparisons.csv`.",
+                f"CSV: `benchmarks/{prefix}_summary.csv`, `benchmarks/{prefix}_comparisons.csv`"
+                + (
+                    "; per-trial scores of the shards: "
+                    + ", ".join(f"`benchmarks/{p}_trials.csv.gz`" for p in args.merge)
+                    if args.merge
+                    else f"; per-trial scores `benchmarks/{prefix}_trials.csv.gz`"
+                )
+                + ".",
                 "",
                 "Feature level (decoded log-mel at the EEG rate, before synthesis):",
                 "",

@@ -117,6 +117,36 @@ def _split(cv, data):
     return list(cv.split(data.X, data.y, **kwargs))
 
 
+def _select_folds(folds, max_folds=None, fold_indices=None):
+    """``(index, (train, test))`` of the folds to run; indices are the splitter's.
+
+    Parameters
+    ----------
+    folds : list of (ndarray, ndarray)
+        Every fold of the splitter, in its order.
+    max_folds : int | None
+        Only the first folds.
+    fold_indices : sequence of int | None
+        Only these folds (a run sharded across processes or machines); the
+        rows keep the splitter's index so that shards concatenate.
+
+    Returns
+    -------
+    selected : list of (int, (ndarray, ndarray))
+    """
+    indices = list(range(len(folds)))[: max_folds or None]
+    if fold_indices is not None:
+        wanted = [int(i) for i in fold_indices]
+        bad = sorted(set(i for i in wanted if i not in range(len(folds))))
+        if bad or not wanted or len(set(wanted)) != len(wanted):
+            raise ValueError(
+                f"fold_indices must be distinct indices in [0, {len(folds) - 1}] "
+                f"(the splitter has {len(folds)} folds); got {list(fold_indices)}."
+            )
+        indices = [i for i in indices if i in set(wanted)]
+    return [(i, folds[i]) for i in indices]
+
+
 def fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test):
     """Fit a clone on the training trials and reconstruct the test trials.
 
@@ -439,7 +469,9 @@ def _cross_validate(estimator, data, folds, *, model, split, n_jobs, progress, f
     rows, trial_rows = [], []
     predictions = np.full(y.shape, np.nan, dtype=np.float32)
     threads = _threads_per_worker(n_jobs, len(folds))
-    jobs = (delayed(_scored_fold)(estimator, data, tr, te, threads, features) for tr, te in folds)
+    jobs = (
+        delayed(_scored_fold)(estimator, data, tr, te, threads, features) for _, (tr, te) in folds
+    )
     results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     bar = tqdm(
         results, total=len(folds), desc=f"{model} / {split}", disable=not progress, leave=False
@@ -447,7 +479,7 @@ def _cross_validate(estimator, data, folds, *, model, split, n_jobs, progress, f
     # Closing the generator on any exit (Ctrl-C included) makes joblib abort at
     # once and terminate its worker processes, instead of when it is collected.
     with contextlib.closing(results):
-        for i_fold, ((_, test), (y_pred, elapsed, fold_scores)) in enumerate(zip(folds, bar)):
+        for (i_fold, (_, test)), (y_pred, elapsed, fold_scores) in zip(folds, bar):
             predictions[test] = y_pred
             labels = dict(model=model, split=split, fold=i_fold)
             for cond, row, trial in fold_scores:
@@ -559,7 +591,7 @@ def cross_validate_reconstruction(
     0     0  listening        sub-01         8      0.125
     1     1  listening        sub-02         8      0.125
     """
-    folds = _split(cv, data)[: max_folds or None]
+    folds = _select_folds(_split(cv, data), max_folds)
     scores, trials, predictions = _cross_validate(
         estimator,
         data,
@@ -695,6 +727,7 @@ def evaluate_models(
     *,
     split="cv",
     max_folds=None,
+    fold_indices=None,
     n_jobs=None,
     progress=True,
     return_predictions=False,
@@ -715,6 +748,10 @@ def evaluate_models(
         Label of the splitter.
     max_folds : int | None, default=None
         Only the first folds (a smoke test, never a result); ``None``: all.
+    fold_indices : sequence of int | None, default=None
+        Only these folds of the splitter, for a run sharded across processes
+        or machines: rows keep the splitter's fold index, so the shards'
+        ``folds`` and ``trials`` tables concatenate into the full run's.
     n_jobs : int | None, default=None
         Folds fitted in parallel (see :func:`cross_validate_reconstruction`).
     progress : bool, default=True
@@ -748,7 +785,7 @@ def evaluate_models(
     >>> bool(abs(summary.loc[0, "mm_acc"] - 0.5) < 0.05)  # no EEG: chance
     True
     """
-    folds = _split(cv, data)[: max_folds or None]
+    folds = _select_folds(_split(cv, data), max_folds, fold_indices)
     fold_frames, trial_frames, predictions = [], [], {}
     for name, model in models.items():
         if log is not None:

@@ -331,6 +331,56 @@ def test_comparison_main_smallest_run_writes_table_csvs_and_doc_block(comparison
     assert "Against `beat-template`:\n\n| model | condition | feature_r |" in block
 
 
+_TINY = [
+    "--n-subjects", "3", "--n-repetitions", "1", "--stimulus-seconds", "4",
+    "--segment-seconds", "1", "--conditions", "listening", "--split", "gkf3",
+    "--n-jobs", "1", "--n-iter", "2", "--quiet",
+]  # fmt: skip
+
+
+def test_comparison_fold_shards_merge_into_the_full_run(comparison, tmp_path):
+    models = ["--models", "beat-template", "mean-spectrum"]
+    out = ["--out-dir", str(tmp_path), "--doc", str(tmp_path / "b.md")]
+    _, _, full = comparison.main([*_TINY, *models, *out, "--prefix", "full"])
+    comparison.main([*_TINY, *models, *out, "--prefix", "a", "--folds", "2", "--no-doc"])
+    comparison.main([*_TINY, *models, *out, "--prefix", "b", "--folds", "0", "1", "--no-doc"])
+    # The merge re-reads the design from the shards: no design options needed.
+    _, _, merged = comparison.main(["--merge", "a", "b", "--prefix", "m", "--quiet", *out])
+    timing = [c for c in full.columns if "seconds" in c]  # wall time, not a score
+    assert timing  # the check below must not compare timings
+    pd.testing.assert_frame_equal(
+        merged.drop(columns=timing), full.drop(columns=timing), check_exact=False, rtol=1e-9
+    )
+    block = (tmp_path / "b.md").read_text().split("<!-- m -->")[1]
+    assert "Merged from 2 shards" in block and "--folds 0 1" in block
+    assert "Folds covered: all, for every model and seed" in block
+    assert "- beat-template: seed 0 all 3 folds" in block
+
+
+def test_comparison_partial_shard_is_labelled_partial(comparison, tmp_path):
+    out = ["--out-dir", str(tmp_path), "--doc", str(tmp_path / "b.md")]
+    comparison.main([*_TINY, "--models", "beat-template", *out, "--prefix", "p", "--folds", "1"])
+    block = (tmp_path / "b.md").read_text().split("<!-- p -->")[1]
+    assert "**not all** (a partial run)" in block
+    assert "- beat-template: seed 0 folds 1 (of 3)" in block
+
+
+def test_comparison_merge_refuses_other_designs_and_overlaps(comparison, tmp_path):
+    out = ["--out-dir", str(tmp_path), "--no-doc"]
+    run = [*_TINY, "--models", "beat-template", *out]
+    comparison.main([*run, "--prefix", "a", "--folds", "0"])
+    comparison.main([*run, "--prefix", "b", "--folds", "0", "1"])
+    comparison.main([*run, "--prefix", "c", "--folds", "2", "--n-iter", "4"])
+    with pytest.raises(ValueError, match="several shards"):
+        comparison.main(["--merge", "a", "b", *out, "--quiet"])
+    with pytest.raises(ValueError, match=r"differs from 'a' in \['n_iter'\]"):
+        comparison.main(["--merge", "a", "c", *out, "--quiet"])
+    with pytest.raises(FileNotFoundError, match="shard 'nope' is incomplete"):
+        comparison.main(["--merge", "a", "nope", *out, "--quiet"])
+    with pytest.raises(SystemExit):
+        comparison.parse_args(["--merge", "a", "--folds", "0"])
+
+
 @pytest.mark.parametrize(("kind", "n_repetitions"), [("mos", 2), ("nmedt", 1)])
 def test_comparison_default_repetitions_follow_the_real_design(comparison, kind, n_repetitions):
     # NMED-T presents each song once: a second repetition is not its design.

@@ -92,6 +92,30 @@ def test_parallel_folds_give_the_serial_scores_in_fold_order(simulated):
     assert list(parallel.test_subjects[::2]) == ["sub-01", "sub-02", "sub-03"]
 
 
+def test_fold_shards_concatenate_into_the_full_run(simulated):
+    # A run sharded by fold (one machine per fold) must equal the unsharded run.
+    data = simulated("mos")
+    models = {"mean": MeanSpectrumBaseline(sfreq=data.sfreq)}
+    kwargs = dict(split="gkf3", progress=False)
+    full = evaluate_models(models, data, GroupKFold(3), **kwargs)
+    shards = [
+        evaluate_models(models, data, GroupKFold(3), fold_indices=i, **kwargs)
+        for i in ([2], [0, 1])
+    ]
+    trials = pd.concat([s.trials for s in shards]).sort_values(["fold", "trial"], ignore_index=True)
+    expected = full.trials.sort_values(["fold", "trial"], ignore_index=True)
+    pd.testing.assert_frame_equal(trials, expected)
+    assert shards[0].folds["fold"].unique().tolist() == [2]
+
+
+@pytest.mark.parametrize("indices", [[3], [-1], [0, 0], []])
+def test_fold_indices_out_of_range_are_rejected(simulated, indices):
+    data = simulated("mos")
+    models = {"mean": MeanSpectrumBaseline(sfreq=data.sfreq)}
+    with pytest.raises(ValueError, match="fold_indices must be distinct indices in \\[0, 2\\]"):
+        evaluate_models(models, data, GroupKFold(3), fold_indices=indices, progress=False)
+
+
 class _ThreadReporter(RegressorMixin, BaseEstimator):
     """Predicts noise whose first sample is the torch thread count seen in ``predict``."""
 
