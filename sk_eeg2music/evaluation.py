@@ -463,11 +463,14 @@ def _scored_fold(estimator, data, train, test, n_threads=None, features=True):
     return y_pred, elapsed, scores
 
 
-def _cross_validate(estimator, data, folds, *, model, split, n_jobs, progress, features):
-    """Every fold of one model: fold rows, trial rows and the test predictions."""
+def _cross_validate(
+    estimator, data, folds, *, model, split, n_jobs, progress, features, keep_predictions=True
+):
+    """Every fold of one model: fold rows, trial rows and the test predictions (or None)."""
     y = data.require_y()
     rows, trial_rows = [], []
-    predictions = np.full(y.shape, np.nan, dtype=np.float32)
+    # As large as the audio (1.7 GB at MOS's real scale): only when asked for.
+    predictions = np.full(y.shape, np.nan, dtype=np.float32) if keep_predictions else None
     threads = _threads_per_worker(n_jobs, len(folds))
     jobs = (
         delayed(_scored_fold)(estimator, data, tr, te, threads, features) for _, (tr, te) in folds
@@ -480,7 +483,8 @@ def _cross_validate(estimator, data, folds, *, model, split, n_jobs, progress, f
     # once and terminate its worker processes, instead of when it is collected.
     with contextlib.closing(results):
         for (i_fold, (_, test)), (y_pred, elapsed, fold_scores) in zip(folds, bar):
-            predictions[test] = y_pred
+            if predictions is not None:
+                predictions[test] = y_pred
             labels = dict(model=model, split=split, fold=i_fold)
             for cond, row, trial in fold_scores:
                 idx = test[data.condition[test] == cond]
@@ -601,6 +605,7 @@ def cross_validate_reconstruction(
         n_jobs=n_jobs,
         progress=progress,
         features=features,
+        keep_predictions=return_predictions,
     )
     out = (
         (scores,)
@@ -799,6 +804,7 @@ def evaluate_models(
             n_jobs=n_jobs,
             progress=progress,
             features=True,
+            keep_predictions=return_predictions,
         )
         fold_frames.append(f)
         trial_frames.append(t)
