@@ -133,7 +133,14 @@ def parse_args(argv=None):
         help="EEG rate (Hz) of every model's front end (e.g. 64 for NMED-T's 125 Hz)",
     )
     p.add_argument("--split", default="gkf3", help="'loso' or 'gkfK'; all folds always run")
-    p.add_argument("--models", nargs="+", default=list(DEFAULT), choices=list(MODELS))
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        choices=list(MODELS),
+        help=f"models to run (default: {' '.join(DEFAULT)}); with --merge, the shards' "
+        "models to keep (default: all)",
+    )
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--epochs", type=int, default=None, help="GAN fine-tuning epochs")
     p.add_argument("--decoder-steps", type=int, default=None)
@@ -176,6 +183,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.merge is not None and args.folds is not None:
         p.error("--folds selects what a run fits; --merge fits nothing")
+    if args.models is None and args.merge is None:
+        args.models = list(DEFAULT)
     return args
 
 
@@ -316,7 +325,7 @@ def save_shard(evaluations, record, out_dir, prefix):
     return paths
 
 
-def load_shards(out_dir, prefixes):
+def load_shards(out_dir, prefixes, models=None):
     """Pool saved shards into one :class:`Evaluation` per seed.
 
     Parameters
@@ -325,6 +334,9 @@ def load_shards(out_dir, prefixes):
         Folder of the shards' files.
     prefixes : sequence of str
         One prefix per shard (see :func:`save_shard`).
+    models : sequence of str | None, default=None
+        Keep only these models' scores (e.g. to leave out a model that a later
+        shard re-ran with other code); ``None`` keeps all.
 
     Returns
     -------
@@ -350,8 +362,11 @@ def load_shards(out_dir, prefixes):
         if missing:
             raise FileNotFoundError(f"shard {prefix!r} is incomplete: missing {missing}")
         records.append(json.loads(paths[2].read_text()))
-        trials.append(pd.read_csv(paths[0]).assign(_shard=prefix))
-        folds.append(pd.read_csv(paths[1]))
+        t, f = pd.read_csv(paths[0]).assign(_shard=prefix), pd.read_csv(paths[1])
+        if models is not None:
+            t, f = t[t.model.isin(models)], f[f.model.isin(models)]
+        trials.append(t)
+        folds.append(f)
     first = {k: records[0].get(k) for k in DESIGN_KEYS}
     for prefix, rec in zip(prefixes[1:], records[1:]):
         diff = [k for k in DESIGN_KEYS if rec.get(k) != first[k]]
@@ -361,6 +376,8 @@ def load_shards(out_dir, prefixes):
                 "only shards of one design and one model setting can be merged."
             )
     trials = pd.concat(trials, ignore_index=True)
+    if trials.empty:
+        raise ValueError(f"the shards {list(prefixes)} hold no scores of the models {models}.")
     owners = trials.groupby(["model", "seed", "fold"])["_shard"].nunique()
     if (owners > 1).any():
         dup = [tuple(i) for i in owners[owners > 1].index]
@@ -598,8 +615,8 @@ def describe_scale(record):
     )
 
 
-def run_header(records):
-    """When, where and how each run (or shard) ran, with its command."""
+def run_header(records, merge_command=None):
+    """When, where and how each run (or shard) ran, with its command (and the merge's)."""
     lines = []
     for rec in records:
         lines += [
@@ -610,8 +627,15 @@ def run_header(records):
             f"```\n{rec['command']}\n```",
             "",
         ]
-    if len(records) > 1:
-        lines.insert(0, f"Merged from {len(records)} shards (scores pooled, nothing refitted):\n")
+    if merge_command is not None:
+        lines[:0] = [
+            f"Merged from {len(records)} shard(s) (scores pooled, nothing refitted) by",
+            "",
+            f"```\n{merge_command}\n```",
+            "",
+            "from the runs:",
+            "",
+        ]
     return lines
 
 
@@ -621,7 +645,7 @@ def main(argv=None):
     log = (lambda *a: None) if args.quiet else print
     args.out_dir.mkdir(parents=True, exist_ok=True)
     if args.merge is not None:
-        evaluations, records = load_shards(args.out_dir, args.merge)
+        evaluations, records = load_shards(args.out_dir, args.merge, args.models)
     else:
         t0, load = time.perf_counter(), os.getloadavg()[0]
         data, kwargs = simulate(args)
@@ -648,7 +672,10 @@ def main(argv=None):
         seeds = sorted({int(ev.trials["seed"].iloc[0]) for ev in evaluations})
         gan = sorted({m for ev in evaluations for m in ev.trials["model"].unique() if is_neural(m)})
         header = "\n".join(
-            run_header(records)
+            run_header(
+                records,
+                None if args.merge is None else command_line("benchmarks/comparison.py", argv),
+            )
             + [
                 describe_scale(rec),
                 "Folds covered: "

@@ -352,7 +352,7 @@ def test_comparison_fold_shards_merge_into_the_full_run(comparison, tmp_path):
         merged.drop(columns=timing), full.drop(columns=timing), check_exact=False, rtol=1e-9
     )
     block = (tmp_path / "b.md").read_text().split("<!-- m -->")[1]
-    assert "Merged from 2 shards" in block and "--folds 0 1" in block
+    assert "Merged from 2 shard(s)" in block and "--folds 0 1" in block and "--merge a b" in block
     assert "Folds covered: all, for every model and seed" in block
     assert "- beat-template: seed 0 all 3 folds" in block
 
@@ -379,6 +379,13 @@ def test_comparison_merge_refuses_other_designs_and_overlaps(comparison, tmp_pat
         comparison.main(["--merge", "a", "nope", *out, "--quiet"])
     with pytest.raises(SystemExit):
         comparison.parse_args(["--merge", "a", "--folds", "0"])
+    # Leaving out the model scored twice resolves the overlap.
+    run2 = [*_TINY, "--models", "mean-spectrum", *out]
+    comparison.main([*run2, "--prefix", "d", "--folds", "1", "2"])
+    _, _, summary = comparison.main(["--merge", "a", "d", "--models", "mean-spectrum", *out])
+    assert summary["model"].tolist() == ["mean-spectrum"]
+    with pytest.raises(ValueError, match="hold no scores"):
+        comparison.main(["--merge", "a", "--models", "gan", *out, "--quiet"])
 
 
 @pytest.mark.parametrize(("kind", "n_repetitions"), [("mos", 2), ("nmedt", 1)])

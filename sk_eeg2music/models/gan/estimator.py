@@ -317,6 +317,17 @@ def _fit_decoder(key, net, y, settings):
     return state, losses
 
 
+@contextlib.contextmanager
+def _eval_mode(module):
+    """``module`` in evaluation mode inside the block, its previous mode after."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
 def _accepted(cls, kwargs):
     """The subset of ``kwargs`` that ``cls``'s constructor accepts."""
     try:
@@ -430,6 +441,18 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
     encoder_validation : float, default=0.2
         Fraction of training subjects (``groups`` given) or trials held out
         to early-stop the encoder; 0 trains all ``encoder_epochs``.
+    finetune_encoder : bool, default=False
+        Whether skorch's joint fine-tuning epochs (``training="staged"``) also
+        update the encoder (spatial filter, dilated blocks, condition maps,
+        log-mel head, residual gain). By default they do not: the encoder keeps
+        its early-stopped weights, runs in evaluation mode and without
+        gradients, and the decoder fine-tunes on the log-mel it will get at
+        prediction. On the real-scale simulated MOS data one fine-tuning
+        epoch that updated the encoder (L1 loss only, no early stopping)
+        halved its feature identification and made the output five times
+        less music-like (``docs/benchmarks.md``). ``True`` is that ablation.
+        Ignored with ``training="end_to_end"``, where the encoder trains only
+        in skorch's epochs.
     lambda_clip : float, default=1.0
         Weight of the contrastive loss in encoder training (0: L1 only).
     clip_temperature : float, default=0.1
@@ -650,6 +673,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         encoder_patience=8,
         encoder_batch_size=32,
         encoder_validation=0.2,
+        finetune_encoder=False,
         lambda_clip=1.0,
         clip_temperature=0.1,
         memory=None,
@@ -712,6 +736,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         self.encoder_patience = encoder_patience
         self.encoder_batch_size = encoder_batch_size
         self.encoder_validation = encoder_validation
+        self.finetune_encoder = finetune_encoder
         self.lambda_clip = lambda_clip
         self.clip_temperature = clip_temperature
         self.memory = memory
@@ -819,12 +844,19 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
     def initialize_optimizer(self, *args, **kwargs):
         """One optimizer per network; the generator's holds only generator parameters.
 
-        The generator's encoder parameters form a group with ``lr_encoder``.
+        With ``training="end_to_end"`` the encoder's parameters form a group
+        with ``lr_encoder``; staged training leaves them out unless
+        ``finetune_encoder``.
         """
-        (pgroups,), kw = self.get_params_for_optimizer("optimizer", self.module_.named_parameters())
         encoder = getattr(self.module_, "encoder_parameters", None)
+        named = self.module_.named_parameters()
+        if self._encoder_frozen():
+            frozen = {id(p) for p in encoder()}
+            named = [(n, p) for n, p in named if id(p) not in frozen]
+        (pgroups,), kw = self.get_params_for_optimizer("optimizer", named)
         # Staged: the encoder was fitted (early-stopped) at lr_encoder before
-        # skorch's epochs; fine-tuning only nudges it, at the upsampler's rate.
+        # skorch's epochs; it is frozen there (finetune_encoder=False) or, the
+        # ablation, fine-tuned at the upsampler's rate.
         lr_encoder = self.lr_encoder if self.training == "end_to_end" else None
         decoder = getattr(self.module_, "decoder_parameters", None)
         lr_decoder = self._decoder_lr(explicit_only=True)
@@ -1163,6 +1195,8 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
                 f"adversarial_loss must be one of {ADVERSARIAL_LOSSES}; "
                 f"got {self.adversarial_loss!r}."
             )
+        if not isinstance(self.finetune_encoder, (bool, np.bool_)):
+            raise ValueError(f"finetune_encoder must be a bool; got {self.finetune_encoder!r}.")
         if self.training not in ("staged", "end_to_end"):
             raise ValueError(f"training must be 'staged' or 'end_to_end'; got {self.training!r}.")
         if self.decoder is not None and self.decoder not in DECODERS:
@@ -1307,6 +1341,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
             grad_clip=self.grad_clip,
         )
         self.encoder_history_, self.encoder_best_epoch_ = history, best
+        self.initialize_optimizer()  # without the encoder now, unless finetune_encoder
 
     def _fit_linear_path(self, X, target, codes, groups, train):
         """Stage 2a: the generator's linear path (if any) on the encoder's training trials.
@@ -1425,7 +1460,12 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         if not all(hasattr(module, m) for m in ("encode", "decode", "decoder_input_from")):
             X, y_crop = random_crops(X, y, self.factor_, self._crop())
             return self.infer(X, **fit_params), y_crop, None, None
-        features, aux = encode_mel(module, X, condition)
+        if self._encoder_frozen():
+            # As at prediction: no dropout, and no gradient to compute.
+            with torch.no_grad(), _eval_mode(module):
+                features, aux = encode_mel(module, X, condition)
+        else:
+            features, aux = encode_mel(module, X, condition)
         aux_target = None
         if aux is not None and hasattr(self.criterion_, "aux_target"):
             with torch.no_grad():
@@ -1445,6 +1485,19 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
     def _clip_grad_norm(self, parameters, max_norm):
         # Hook: ``accelerator.clip_grad_norm_`` unscales mixed-precision gradients first.
         torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+
+    def _encoder_frozen(self):
+        """Whether skorch's epochs leave the encoder as stage 3 left it.
+
+        Only once stage 3 has trained it: ``partial_fit`` from scratch has no
+        staged training, so its epochs train the encoder.
+        """
+        return (
+            self.training == "staged"
+            and not self.finetune_encoder
+            and hasattr(self.module_, "encoder_parameters")
+            and getattr(self, "encoder_history_", None) is not None
+        )
 
     def _adversarial_active(self):
         # len(history) is 1 during the first epoch (skorch opens the row first).

@@ -232,6 +232,50 @@ def test_end_to_end_is_the_one_network_ablation(data):
         tiny_gan(training="joint").fit(X, y)
 
 
+# ------------------------------------------------------- joint fine-tuning
+def _encoder_state(net):
+    return [p.detach().clone() for p in net.module_.encoder_parameters()]
+
+
+def _decoder_state(net):
+    return [p.detach().clone() for p in net.module_.decoder_parameters()]
+
+
+def test_fine_tuning_keeps_the_staged_encoder_by_default(data):
+    # Stage 3's early-stopped encoder is what skorch's epochs start from; by
+    # default they update the decoder only.
+    X, y, groups, condition = data
+    staged = tiny_gan(max_epochs=0).fit(X, y, groups=groups, condition=condition)
+    tuned = tiny_gan(max_epochs=2).fit(X, y, groups=groups, condition=condition)
+    for a, b in zip(_encoder_state(staged), _encoder_state(tuned), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    moved = [not torch.equal(a, b) for a, b in zip(_decoder_state(staged), _decoder_state(tuned))]
+    assert any(moved)
+    optimised = {id(p) for g in tuned.optimizer_.param_groups for p in g["params"]}
+    assert not optimised & {id(p) for p in tuned.module_.encoder_parameters()}
+    np.testing.assert_array_equal(
+        staged.predict_features(X, condition=condition),
+        tuned.predict_features(X, condition=condition),
+    )
+
+
+def test_finetune_encoder_is_the_ablation_that_moves_it(data):
+    X, y, groups, _ = data
+    staged = tiny_gan(max_epochs=0).fit(X, y, groups=groups)
+    tuned = tiny_gan(max_epochs=2, finetune_encoder=True).fit(X, y, groups=groups)
+    assert any(not torch.equal(a, b) for a, b in zip(_encoder_state(staged), _encoder_state(tuned)))
+    with pytest.raises(ValueError, match="finetune_encoder must be a bool"):
+        tiny_gan(finetune_encoder="yes").fit(X, y)
+
+
+def test_partial_fit_from_scratch_trains_the_encoder(data):
+    # No stage 3 ran, so skorch's epochs are the encoder's only training.
+    X, y, _, _ = data
+    start = tiny_gan(max_epochs=0).partial_fit(X, y)
+    net = tiny_gan(max_epochs=1).partial_fit(X, y)
+    assert any(not torch.equal(a, b) for a, b in zip(_encoder_state(start), _encoder_state(net)))
+
+
 # --------------------------------------------------------------- conditions
 def test_condition_routes_through_a_pipeline(data, monkeypatch):
     X, y, groups, condition = data
