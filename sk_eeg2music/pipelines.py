@@ -291,13 +291,15 @@ def make_reduced_rank_by_condition_pipeline(sfreq, *, preprocessing=None, **para
 #: display order, with what it is. :func:`make_models` builds them.
 MODELS = {
     "gan": "GAN (EEG2MusicGAN: decoder pre-trained on the training audio, then encoder, "
-    "then joint fine-tuning; the preset's decoder, DDSP-style on the cpu preset)",
+    "then joint fine-tuning of the decoder; the preset's decoder, DDSP-style on the cpu preset)",
     "gan-ddsp": "GAN with the DDSP-style harmonic-plus-noise decoder (the cpu preset's)",
     "gan-upsampler": "GAN with the HiFi-GAN-style upsampler decoder (the gpu preset's)",
     "gan-end-to-end": "GAN ablation: the seed's configuration, one network (upsampler) "
     "trained end to end, no decoder pre-training",
     "gan-recon-only": "GAN ablation: reconstruction losses only (lambda_adv=0)",
     "gan-l1-encoder": "GAN ablation: encoder trained with L1 only (no contrastive loss)",
+    "gan-finetune-encoder": "GAN ablation: the joint fine-tuning also updates the "
+    "early-stopped encoder (finetune_encoder=True)",
     "gan-no-linear": "GAN ablation: no linear path (the encoder's convolutions alone decode "
     "the log-mel)",
     "reduced-rank": "Strongest linear: reduced-rank lagged ridge, one alpha per mel band, "
@@ -458,6 +460,7 @@ def make_models(
         "gan-end-to-end": lambda: make_gan(training="end_to_end", decoder="upsampler"),
         "gan-recon-only": lambda: make_gan(lambda_adv=0.0),
         "gan-l1-encoder": lambda: make_gan(lambda_clip=0.0),
+        "gan-finetune-encoder": lambda: make_gan(finetune_encoder=True),
         "gan-no-linear": lambda: make_gan(module__linear_window=None),
         "reduced-rank": lambda: make_reduced_rank_pipeline(sfreq, **mel, **front),
         "reduced-rank-by-condition": lambda: make_reduced_rank_by_condition_pipeline(

@@ -56,6 +56,7 @@ def test_registry_ablations_differ_from_the_gan_in_one_setting_only():
         "gan-end-to-end": {"training": "end_to_end", "decoder": "upsampler"},
         "gan-recon-only": {"lambda_adv": 0.0},
         "gan-l1-encoder": {"lambda_clip": 0.0},
+        "gan-finetune-encoder": {"finetune_encoder": True},
         "shuffled-gan": {},
         "time-shifted-gan": {},
     }
