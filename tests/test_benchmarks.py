@@ -475,3 +475,30 @@ def test_comparison_split_labels(comparison):
     assert type(comparison.make_split("loso")).__name__ == "LeaveOneGroupOut"
     with pytest.raises(ValueError, match="split"):
         comparison.make_split("kfold")
+
+
+# ------------------------------------------------------------ finetune_stages
+
+
+def test_finetune_stages_scores_each_stage_and_the_frozen_encoder_keeps_features(script, tmp_path):
+    stages = script("finetune_stages")
+    doc = tmp_path / "b.md"
+    argv = [
+        "--n-subjects", "3", "--n-repetitions", "1", "--stimulus-seconds", "4",
+        "--segment-seconds", "1", "--audio-sfreq", "8000", "--conditions", "listening",
+        "--n-splits", "3", "--fold", "1", "--epochs", "2", "--preset", "tiny",
+        "--doc", str(doc), "--quiet",
+    ]  # fmt: skip
+    table = stages.main(argv)
+    assert table["stage"].tolist() == [
+        "stages 1-3",
+        "fine-tuning epoch 1 (warm-up, no adversarial)",
+        "fine-tuning epoch 2 (adversarial)",
+    ]
+    # By default the fine-tuning epochs leave the decoded log-mel alone.
+    feature_cols = ["feature_r", "feature_id_acc", "feature_mm_acc"]
+    assert np.allclose(table[feature_cols].to_numpy(), table[feature_cols].iloc[0].to_numpy())
+    assert np.isfinite(table["fmd"]).all() and np.isfinite(table["fmd_floor"]).all()
+    assert "<!-- finetune-stages-mos -->" in doc.read_text()
+    with pytest.raises(ValueError, match="--fold must lie in"):
+        stages.main([*argv[:-3], "--fold", "7", "--no-doc", "--quiet"])
