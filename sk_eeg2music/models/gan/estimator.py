@@ -452,7 +452,8 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         halved its feature identification and made the output five times
         less music-like (``docs/benchmarks.md``). ``True`` is that ablation.
         Ignored with ``training="end_to_end"``, where the encoder trains only
-        in skorch's epochs.
+        in skorch's epochs. ``partial_fit`` from scratch runs no stage 3, so
+        there the encoder trains only with ``finetune_encoder=True``.
     lambda_clip : float, default=1.0
         Weight of the contrastive loss in encoder training (0: L1 only).
     clip_temperature : float, default=0.1
@@ -1341,7 +1342,6 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
             grad_clip=self.grad_clip,
         )
         self.encoder_history_, self.encoder_best_epoch_ = history, best
-        self.initialize_optimizer()  # without the encoder now, unless finetune_encoder
 
     def _fit_linear_path(self, X, target, codes, groups, train):
         """Stage 2a: the generator's linear path (if any) on the encoder's training trials.
@@ -1489,14 +1489,13 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
     def _encoder_frozen(self):
         """Whether skorch's epochs leave the encoder as stage 3 left it.
 
-        Only once stage 3 has trained it: ``partial_fit`` from scratch has no
-        staged training, so its epochs train the encoder.
+        A function of the hyper-parameters only, so that a checkpoint's
+        optimizer fits the net it resumes.
         """
         return (
             self.training == "staged"
             and not self.finetune_encoder
             and hasattr(self.module_, "encoder_parameters")
-            and getattr(self, "encoder_history_", None) is not None
         )
 
     def _adversarial_active(self):

@@ -81,10 +81,16 @@ def test_history_records_d_loss_and_every_component(fitted):
 def test_optimizers_are_separate_and_explicit(data):
     X, y, _ = data
     net = tiny_gan(max_epochs=0, lr=1e-3, lr_discriminator=5e-5).fit(X, y)
+    # Staged: skorch's epochs fine-tune everything but the early-stopped encoder.
+    encoder = {id(p) for p in net.module_.encoder_parameters()}
     g_params = {id(p) for p in net.module_.parameters()}
     opt_g = {id(p) for g in net.optimizer_.param_groups for p in g["params"]}
     opt_d = {id(p) for g in net.optimizer_discriminator_.param_groups for p in g["params"]}
-    assert opt_g == g_params
+    assert encoder and opt_g == g_params - encoder
+    tuned = tiny_gan(max_epochs=0, finetune_encoder=True).fit(X, y)
+    assert {id(p) for g in tuned.optimizer_.param_groups for p in g["params"]} == {
+        id(p) for p in tuned.module_.parameters()
+    }
     assert opt_d == {id(p) for p in net.discriminator_.parameters()}
     assert net.optimizer_.param_groups[0]["lr"] == 1e-3
     assert net.optimizer_discriminator_.param_groups[0]["lr"] == 5e-5
