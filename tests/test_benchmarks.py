@@ -502,3 +502,41 @@ def test_finetune_stages_scores_each_stage_and_the_frozen_encoder_keeps_features
     assert "<!-- finetune-stages-mos -->" in doc.read_text()
     with pytest.raises(ValueError, match="--fold must lie in"):
         stages.main([*argv[:-3], "--fold", "7", "--no-doc", "--quiet"])
+
+
+# ------------------------------------------------------------------ gan_speed
+
+
+@pytest.mark.parametrize("finetune_encoder", [False, True])
+def test_gan_speed_plain_epoch_trains_what_the_skorch_epoch_trains(
+    script, finetune_encoder, monkeypatch
+):
+    # The skorch-overhead figure compares like with like only if the plain-torch
+    # loop updates the same parameters as EEG2MusicGAN.train_step.
+    import torch
+
+    from sk_eeg2music import EEG2MusicGAN
+
+    gan_speed = script("gan_speed")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 3, 32)).astype(np.float32)
+    y = (0.1 * rng.standard_normal((6, 32 * 16))).astype(np.float32)
+    net = EEG2MusicGAN(
+        preset="tiny", sfreq=32.0, max_epochs=0, warmup_epochs=0, crop_seconds=0.5,
+        batch_size=3, verbose=0, random_state=0, finetune_encoder=finetune_encoder,
+    ).fit(X, y)  # fmt: skip
+    encoder = [p.detach().clone() for p in net.module_.encoder_parameters()]
+    decoder = [p.detach().clone() for p in net.module_.decoder_parameters()]
+    modes, encode = [], gan_speed.encode_mel
+
+    def spy(module, x, *args):
+        modes.append((torch.is_grad_enabled(), module.training))
+        return encode(module, x, *args)
+
+    monkeypatch.setattr(gan_speed, "encode_mel", spy)
+    gan_speed.plain_torch_epoch(net, X, y)
+    # Frozen: the encoder runs as at prediction (no autograd, no dropout).
+    assert set(modes) == {(finetune_encoder, finetune_encoder)}
+    moved = [not torch.equal(a, b) for a, b in zip(encoder, net.module_.encoder_parameters())]
+    assert any(moved) == finetune_encoder
+    assert any(not torch.equal(a, b) for a, b in zip(decoder, net.module_.decoder_parameters()))
