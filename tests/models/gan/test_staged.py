@@ -259,6 +259,22 @@ def test_fine_tuning_keeps_the_staged_encoder_by_default(data):
     )
 
 
+@pytest.mark.parametrize("finetune", [False, True])
+def test_frozen_encoder_runs_as_at_prediction_in_fine_tuning(data, monkeypatch, finetune):
+    # The decoder fine-tunes on what it will be given: no dropout, no autograd.
+    X, y, _, _ = data
+    net = tiny_gan(max_epochs=0, finetune_encoder=finetune).fit(X, y)
+    modes, encode = [], gan_estimator.encode_mel
+
+    def spy(module, x, *args):
+        modes.append((torch.is_grad_enabled(), module.training))
+        return encode(module, x, *args)
+
+    monkeypatch.setattr(gan_estimator, "encode_mel", spy)
+    net.set_params(max_epochs=1).partial_fit(X, y)
+    assert modes and set(modes) == {(finetune, finetune)}
+
+
 def test_finetune_encoder_is_the_ablation_that_moves_it(data):
     X, y, groups, _ = data
     staged = tiny_gan(max_epochs=0).fit(X, y, groups=groups)
