@@ -171,9 +171,10 @@ def parse_args(argv=None):
         "--merge",
         nargs="+",
         default=None,
-        metavar="PREFIX",
+        metavar="PREFIX[:MODEL,...]",
         help="fit nothing: pool the saved shards with these prefixes (under --out-dir) of "
-        "one design; the design options are then read from the shards",
+        "one design, optionally only the listed models of a shard; the design options are "
+        "then read from the shards",
     )
     p.add_argument("--out-dir", type=Path, default=HERE)
     p.add_argument("--prefix", default=None, help="CSV prefix; default comparison_<kind>")
@@ -333,10 +334,11 @@ def load_shards(out_dir, prefixes, models=None):
     out_dir : str | pathlib.Path
         Folder of the shards' files.
     prefixes : sequence of str
-        One prefix per shard (see :func:`save_shard`).
+        One prefix per shard (see :func:`save_shard`), optionally with the
+        models to take from it: ``"shard_a:reduced-rank,beat-template"``
+        (e.g. to leave out a model that a later shard re-ran with other code).
     models : sequence of str | None, default=None
-        Keep only these models' scores (e.g. to leave out a model that a later
-        shard re-ran with other code); ``None`` keeps all.
+        Keep only these models' scores, from every shard; ``None`` keeps all.
 
     Returns
     -------
@@ -356,15 +358,18 @@ def load_shards(out_dir, prefixes, models=None):
     """
     out_dir = Path(out_dir)
     records, trials, folds = [], [], []
-    for prefix in prefixes:
+    specs = [spec.partition(":") for spec in prefixes]
+    prefixes = [prefix for prefix, _, _ in specs]
+    for prefix, _, chosen in specs:
         paths = [out_dir / f"{prefix}_{n}" for n in ("trials.csv.gz", "folds.csv", "run.json")]
         missing = [str(q) for q in paths if not q.exists()]
         if missing:
             raise FileNotFoundError(f"shard {prefix!r} is incomplete: missing {missing}")
         records.append(json.loads(paths[2].read_text()))
         t, f = pd.read_csv(paths[0]).assign(_shard=prefix), pd.read_csv(paths[1])
-        if models is not None:
-            t, f = t[t.model.isin(models)], f[f.model.isin(models)]
+        for keep in (models, chosen.split(",") if chosen else None):
+            if keep is not None:
+                t, f = t[t.model.isin(keep)], f[f.model.isin(keep)]
         trials.append(t)
         folds.append(f)
     first = {k: records[0].get(k) for k in DESIGN_KEYS}
@@ -700,7 +705,10 @@ def main(argv=None):
                 f"CSV: `benchmarks/{prefix}_summary.csv`, `benchmarks/{prefix}_comparisons.csv`"
                 + (
                     "; per-trial scores of the shards: "
-                    + ", ".join(f"`benchmarks/{p}_trials.csv.gz`" for p in args.merge)
+                    + ", ".join(
+                        f"`benchmarks/{p}_trials.csv.gz`"
+                        for p in (spec.partition(":")[0] for spec in args.merge)
+                    )
                     if args.merge
                     else f"; per-trial scores `benchmarks/{prefix}_trials.csv.gz`"
                 )

@@ -386,6 +386,9 @@ def test_comparison_merge_refuses_other_designs_and_overlaps(comparison, tmp_pat
     assert summary["model"].tolist() == ["mean-spectrum"]
     with pytest.raises(ValueError, match="hold no scores"):
         comparison.main(["--merge", "a", "--models", "gan", *out, "--quiet"])
+    # ... and so does taking only some models from one shard.
+    _, _, summary = comparison.main(["--merge", "a:mean-spectrum", "b", "d", *out, "--quiet"])
+    assert summary["model"].tolist() == ["beat-template", "mean-spectrum"]
 
 
 @pytest.mark.parametrize(("kind", "n_repetitions"), [("mos", 2), ("nmedt", 1)])
