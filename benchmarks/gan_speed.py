@@ -95,7 +95,7 @@ def plain_torch_epoch(net, X, y):
         parts.update(feature_matching_loss(real_fmaps, fake_fmaps)[1])
         loss = weighted_sum(parts, weights)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(G.parameters(), net.grad_clip)
+        torch.nn.utils.clip_grad_norm_(net._optimized_parameters(), net.grad_clip)
         opt_g.step()
         torch.stack([v.detach() for v in parts.values()]).tolist()
 

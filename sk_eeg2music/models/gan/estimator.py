@@ -925,7 +925,8 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
             training=True,
         )
         if self.grad_clip is not None:
-            self._clip_grad_norm(self.module_.parameters(), self.grad_clip)
+            # The optimised parameters only: a frozen encoder's are not stepped.
+            self._clip_grad_norm(self._optimized_parameters(), self.grad_clip)
         self.optimizer_.step()
 
         logged.update(parts)
@@ -1342,6 +1343,9 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
             grad_clip=self.grad_clip,
         )
         self.encoder_history_, self.encoder_best_epoch_ = history, best
+        # No gradient of the stages outlives them: a frozen encoder's would
+        # otherwise sit in every later gradient-norm computation.
+        module.zero_grad(set_to_none=True)
 
     def _fit_linear_path(self, X, target, codes, groups, train):
         """Stage 2a: the generator's linear path (if any) on the encoder's training trials.
@@ -1485,6 +1489,9 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
     def _clip_grad_norm(self, parameters, max_norm):
         # Hook: ``accelerator.clip_grad_norm_`` unscales mixed-precision gradients first.
         torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+
+    def _optimized_parameters(self):
+        return [p for group in self.optimizer_.param_groups for p in group["params"]]
 
     def _encoder_frozen(self):
         """Whether skorch's epochs leave the encoder as stage 3 left it.

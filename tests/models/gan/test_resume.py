@@ -46,28 +46,18 @@ def uninterrupted(train_data, tmp_path_factory):
     return make_net(tmp_path_factory.mktemp("full")).fit(*train_data)
 
 
-#: Weights and optimizer moments agree to float32 rounding, not bit for bit:
-#: the fine-tuning runs the frozen encoder without autograd, and those kernels
-#: can round differently in another process (differences seen: <= 1.2e-7).
-#: A resume that lost any state (moments, schedulers, random stream) differs
-#: by orders of magnitude more.
-_STATE_TOL = dict(rtol=1e-5, atol=1e-6)
-
-
 def assert_same_training_state(a, b):
     for name in ("module_", "discriminator_"):
         sa, sb = getattr(a, name).state_dict(), getattr(b, name).state_dict()
         assert sa.keys() == sb.keys()
         for key in sa:
-            torch.testing.assert_close(sa[key], sb[key], **_STATE_TOL, msg=f"{name}.{key} differs")
+            assert torch.equal(sa[key], sb[key]), f"{name}.{key} differs"
     for name in ("optimizer_", "optimizer_discriminator_"):
         sa, sb = getattr(a, name).state_dict(), getattr(b, name).state_dict()
         assert sa["param_groups"] == sb["param_groups"], name
         for idx, slot in sa["state"].items():
             for key, value in slot.items():
-                torch.testing.assert_close(
-                    value, sb["state"][idx][key], **_STATE_TOL, msg=f"{name} state {idx}.{key}"
-                )
+                assert torch.equal(value, sb["state"][idx][key]), f"{name} state {idx}.{key}"
     assert len(a.history) == len(b.history) == MAX_EPOCHS
     np.testing.assert_array_equal(a.history[:, "train_loss"], b.history[:, "train_loss"])
 

@@ -275,6 +275,14 @@ def test_frozen_encoder_runs_as_at_prediction_in_fine_tuning(data, monkeypatch, 
     assert modes and set(modes) == {(finetune, finetune)}
 
 
+def test_stages_leave_no_gradients_behind(data):
+    # A stale encoder gradient would count in fine-tuning's clipping norm (and
+    # make a resumed run differ from the uninterrupted one).
+    X, y, groups, _ = data
+    net = tiny_gan(max_epochs=0).fit(X, y, groups=groups)
+    assert all(p.grad is None for p in net.module_.parameters())
+
+
 def test_finetune_encoder_is_the_ablation_that_moves_it(data):
     X, y, groups, _ = data
     staged = tiny_gan(max_epochs=0).fit(X, y, groups=groups)
