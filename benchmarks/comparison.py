@@ -620,6 +620,15 @@ def describe_scale(record):
     )
 
 
+def display_path(path):
+    """``path`` relative to the repository when inside it (for the doc), else as given."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(HERE.parent).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
 def run_header(records, merge_command=None):
     """When, where and how each run (or shard) ran, with its command (and the merge's)."""
     lines = []
@@ -674,6 +683,7 @@ def main(argv=None):
     if not args.no_doc:
         rec = records[0]
         covered, complete = coverage(evaluations, rec["n_folds"])
+        where = display_path(args.out_dir)
         seeds = sorted({int(ev.trials["seed"].iloc[0]) for ev in evaluations})
         gan = sorted({m for ev in evaluations for m in ev.trials["model"].unique() if is_neural(m)})
         header = "\n".join(
@@ -702,15 +712,15 @@ def main(argv=None):
                     if len(seeds) > 1
                     else " (one seed only: no spread across seeds)."
                 ),
-                f"CSV: `benchmarks/{prefix}_summary.csv`, `benchmarks/{prefix}_comparisons.csv`"
+                f"CSV: `{where}/{prefix}_summary.csv`, `{where}/{prefix}_comparisons.csv`"
                 + (
                     "; per-trial scores of the shards: "
                     + ", ".join(
-                        f"`benchmarks/{p}_trials.csv.gz`"
+                        f"`{where}/{p}_trials.csv.gz`"
                         for p in (spec.partition(":")[0] for spec in args.merge)
                     )
                     if args.merge
-                    else f"; per-trial scores `benchmarks/{prefix}_trials.csv.gz`"
+                    else f"; per-trial scores `{where}/{prefix}_trials.csv.gz`"
                 )
                 + ".",
                 "",

@@ -355,6 +355,7 @@ def test_comparison_fold_shards_merge_into_the_full_run(comparison, tmp_path):
     assert "Merged from 2 shard(s)" in block and "--folds 0 1" in block and "--merge a b" in block
     assert "Folds covered: all, for every model and seed" in block
     assert "- beat-template: seed 0 all 3 folds" in block
+    assert f"`{tmp_path.resolve().as_posix()}/m_summary.csv`" in block  # outside the repo: as is
 
 
 def test_comparison_partial_shard_is_labelled_partial(comparison, tmp_path):
