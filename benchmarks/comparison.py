@@ -387,11 +387,11 @@ def load_shards(out_dir, prefixes, models=None):
     if (owners > 1).any():
         dup = [tuple(i) for i in owners[owners > 1].index]
         raise ValueError(f"(model, seed, fold) scored by several shards: {dup}")
-    models = list(dict.fromkeys(trials["model"]))
+    order = {m: i for i, m in enumerate(dict.fromkeys(trials["model"]))}
     trials = trials.drop(columns="_shard")
     folds = pd.concat(folds, ignore_index=True)
     for frame in (trials, folds):
-        frame["_order"] = frame["model"].map({m: i for i, m in enumerate(models)})
+        frame["_order"] = frame["model"].map(order)
     split = records[0]["split"]
     evaluations = []
     for seed in sorted(trials["seed"].unique()):

@@ -28,8 +28,7 @@ import numpy as np
 import torch
 
 from sk_eeg2music import EEG2MusicGAN
-from sk_eeg2music.models.gan._staged import encode_mel
-from sk_eeg2music.models.gan.estimator import _eval_mode, random_crops, random_windows
+from sk_eeg2music.models.gan.estimator import random_crops, random_windows
 from sk_eeg2music.models.gan.losses import (
     discriminator_loss,
     feature_matching_loss,
@@ -66,11 +65,7 @@ def plain_torch_epoch(net, X, y):
     D.train()
     for Xb, yb in loader:
         Xb, yb = Xb.to(net.device), yb.to(net.device)
-        if net._encoder_frozen():  # the staged default: the encoder as at prediction
-            with torch.no_grad(), _eval_mode(G):
-                features, aux = encode_mel(G, Xb)
-        else:
-            features, aux = encode_mel(G, Xb)
+        features, aux = net._fine_tuning_encode(Xb)
         with torch.no_grad():
             aux_target = crit.aux_target(yb)
         z = G.decoder_input_from(features, aux)

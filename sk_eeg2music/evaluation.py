@@ -143,7 +143,8 @@ def _select_folds(folds, max_folds=None, fold_indices=None):
                 f"fold_indices must be distinct indices in [0, {len(folds) - 1}] "
                 f"(the splitter has {len(folds)} folds); got {list(fold_indices)}."
             )
-        indices = [i for i in indices if i in set(wanted)]
+        wanted = set(wanted)
+        indices = [i for i in indices if i in wanted]
     return [(i, folds[i]) for i in indices]
 
 

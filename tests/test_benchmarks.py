@@ -520,6 +520,7 @@ def test_gan_speed_plain_epoch_trains_what_the_skorch_epoch_trains(
     import torch
 
     from sk_eeg2music import EEG2MusicGAN
+    from sk_eeg2music.models.gan import estimator as gan_estimator
 
     gan_speed = script("gan_speed")
     rng = np.random.default_rng(0)
@@ -531,13 +532,13 @@ def test_gan_speed_plain_epoch_trains_what_the_skorch_epoch_trains(
     ).fit(X, y)  # fmt: skip
     encoder = [p.detach().clone() for p in net.module_.encoder_parameters()]
     decoder = [p.detach().clone() for p in net.module_.decoder_parameters()]
-    modes, encode = [], gan_speed.encode_mel
+    modes, encode = [], gan_estimator.encode_mel
 
     def spy(module, x, *args):
         modes.append((torch.is_grad_enabled(), module.training))
         return encode(module, x, *args)
 
-    monkeypatch.setattr(gan_speed, "encode_mel", spy)
+    monkeypatch.setattr(gan_estimator, "encode_mel", spy)
     gan_speed.plain_torch_epoch(net, X, y)
     # Frozen: the encoder runs as at prediction (no autograd, no dropout).
     assert set(modes) == {(finetune_encoder, finetune_encoder)}

@@ -1464,12 +1464,7 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         if not all(hasattr(module, m) for m in ("encode", "decode", "decoder_input_from")):
             X, y_crop = random_crops(X, y, self.factor_, self._crop())
             return self.infer(X, **fit_params), y_crop, None, None
-        if self._encoder_frozen():
-            # As at prediction: no dropout, and no gradient to compute.
-            with torch.no_grad(), _eval_mode(module):
-                features, aux = encode_mel(module, X, condition)
-        else:
-            features, aux = encode_mel(module, X, condition)
+        features, aux = self._fine_tuning_encode(X, condition)
         aux_target = None
         if aux is not None and hasattr(self.criterion_, "aux_target"):
             with torch.no_grad():
@@ -1489,6 +1484,16 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
     def _clip_grad_norm(self, parameters, max_norm):
         # Hook: ``accelerator.clip_grad_norm_`` unscales mixed-precision gradients first.
         torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+
+    def _fine_tuning_encode(self, X, condition=None):
+        """Encoder features and decoded log-mel of EEG ``X`` in skorch's epochs.
+
+        A frozen encoder runs as at prediction: no dropout, no gradient to compute.
+        """
+        if not self._encoder_frozen():
+            return encode_mel(self.module_, X, condition)
+        with torch.no_grad(), _eval_mode(self.module_):
+            return encode_mel(self.module_, X, condition)
 
     def _optimized_parameters(self):
         return [p for group in self.optimizer_.param_groups for p in group["params"]]
