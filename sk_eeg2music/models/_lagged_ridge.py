@@ -133,22 +133,27 @@ def lagged_gram(X, lags):
         Features ordered channel-major: index ``c * n_lags + j`` is channel ``c``
         at ``lags[j]``.
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X)  # cast to float64 piecewise below, never as a whole
     _, n_ch, n_times = X.shape
     n_lags = len(lags)
     head_len = max(0, int(lags[-1]))  # samples cut at the start by positive lags
     tail_len = max(0, -int(lags[0]))  # ... at the end by negative lags
     # full[d][c1, c2] = sum_s X[:, c1, s] X[:, c2, s + d]
     full = lagged_xcorr(X, X, np.arange(n_lags)).transpose(0, 2, 1)
-    # Time-major copy: each sample's (trials, channels) matrix is contiguous for BLAS.
-    Xt = np.ascontiguousarray(X.transpose(2, 0, 1))
+    # The edge corrections touch only the first head_len + n_lags - 1 and the last
+    # tail_len + n_lags - 1 samples: time-major float64 copies of those (each
+    # sample's (trials, channels) matrix contiguous for BLAS), not of the whole X.
+    tail_start = max(0, n_times - tail_len - n_lags + 1)
+    head_t = _time_major(X[:, :, : min(n_times, head_len + n_lags - 1)])
+    tail_t = _time_major(X[:, :, tail_start:])
     blocks = np.zeros((n_lags, n_lags, n_ch, n_ch))
     for d in range(n_lags):
         n_pairs = n_times - d
         if n_pairs <= 0:  # lags further apart than a trial is long share no samples
             break
-        head = _cumulative_products(Xt, d, 0, min(head_len, n_pairs))
-        fwd = _cumulative_products(Xt, d, n_pairs - min(tail_len, n_pairs), n_pairs)
+        head = _cumulative_products(head_t, d, 0, min(head_len, n_pairs))
+        start = n_pairs - min(tail_len, n_pairs)
+        fwd = _cumulative_products(tail_t, d, start - tail_start, n_pairs - tail_start)
         tail = fwd[-1] - fwd[::-1]  # tail[k]: the last k samples before n_pairs
         for i in range(n_lags - d):
             j = i + d
@@ -158,6 +163,11 @@ def lagged_gram(X, lags):
             blocks[i, j] = block
             blocks[j, i] = block.T
     return blocks.transpose(2, 0, 3, 1).reshape(n_ch * n_lags, n_ch * n_lags)
+
+
+def _time_major(X):
+    """``X`` (n_trials, n_channels, n_times) as a float64 (n_times, n_trials, n_channels) array."""
+    return np.ascontiguousarray(X.transpose(2, 0, 1), dtype=np.float64)
 
 
 def _cumulative_products(Xt, d, start, stop):
@@ -315,12 +325,23 @@ def ridge_solve(G, B, alpha):
 
 
 def _center(X, Y, fit_intercept):
-    """Channel and target means over all samples (zeros without an intercept)."""
+    """Float64 ``X`` and ``Y`` less their channel and target means over all samples.
+
+    Without an intercept the means are zeros and the arrays are returned as
+    given (the solvers cast them piecewise). With one, each centred array is a
+    single float64 allocation: the subtraction casts, no float64 copy comes first.
+    """
     if not fit_intercept:
         return X, Y, np.zeros(X.shape[1]), np.zeros(Y.shape[1])
     x_mean = X.mean(axis=(0, 2), dtype=np.float64)
     y_mean = Y.mean(axis=(0, 2), dtype=np.float64)
-    return X - x_mean[:, None], Y - y_mean[:, None], x_mean, y_mean
+    Xc = np.subtract(X, x_mean[:, None], dtype=np.float64)
+    return Xc, np.subtract(Y, y_mean[:, None], dtype=np.float64), x_mean, y_mean
+
+
+def _center_with(X, mean):
+    """Float64 ``X - mean[:, None]`` in one allocation (validation or test trials)."""
+    return np.subtract(X, np.asarray(mean)[:, np.newaxis], dtype=np.float64)
 
 
 def fit_lagged_ridge(X, Y, lags, alphas, fit_intercept=True, eig=None):
@@ -346,9 +367,7 @@ def fit_lagged_ridge(X, Y, lags, alphas, fit_intercept=True, eig=None):
     G : ndarray, shape (n_channels * n_lags, n_channels * n_lags)
         The Gram matrix (for Haufe patterns).
     """
-    Xc, Yc, x_mean, y_mean = _center(
-        np.asarray(X, np.float64), np.asarray(Y, np.float64), fit_intercept
-    )
+    Xc, Yc, x_mean, y_mean = _center(np.asarray(X), np.asarray(Y), fit_intercept)
     G = lagged_gram(Xc, lags)
     B = lagged_cross(Xc, Yc, lags)
     alphas = np.asarray(alphas, dtype=np.float64)
@@ -376,8 +395,7 @@ def predict_lagged(X, coef, x_mean, y_mean, lags):
     -------
     Y : ndarray, shape (n_trials, n_targets, n_times)
     """
-    Xc = np.asarray(X, np.float64) - x_mean[:, np.newaxis]
-    return apply_lagged(Xc, coef, lags) + y_mean[:, np.newaxis]
+    return apply_lagged(_center_with(X, x_mean), coef, lags) + y_mean[:, np.newaxis]
 
 
 def haufe_patterns(G, coef, n_samples):
@@ -472,7 +490,7 @@ def cv_alpha_scores(X, Y, lags, alphas, splits, fit_intercept=True, eigs=None):
         if eigs[i] is None:
             eigs[i] = ridge_eigh(G)
         W = ridge_path(G, lagged_cross(Xtr, Ytr, lags), alphas, eigs[i])
-        X_val = np.asarray(X[test], np.float64) - x_mean[:, np.newaxis]
+        X_val = _center_with(X[test], x_mean)
         scores += validation_r(W, X_val, np.asarray(Y[test], np.float64), lags)
     return scores / len(splits)
 

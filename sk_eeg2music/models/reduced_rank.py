@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from ..audio import log_mel_spectrogram, mel_to_waveform
 from ._base import LaggedDecoderMixin, NumberInterval, check_alphas
 from ._lagged_ridge import (
+    _center_with,
     cv_alpha_scores,
     fit_lagged_ridge,
     inner_splits,
@@ -115,7 +116,7 @@ def rank_cv_scores(X, Y, lags, alpha, ranks, splits, fit_intercept=True, eigs=No
         )
         W = coef[0].reshape(len(coef[0]), -1).T
         W_r = reduced_rank_weights(W, G, Y[train].std(axis=(0, 2)), ranks)
-        X_val = np.asarray(X[test], np.float64) - x_mean[:, np.newaxis]
+        X_val = _center_with(X[test], x_mean)
         scores += validation_r(W_r, X_val, np.asarray(Y[test], np.float64), lags)
     return scores / len(splits)
 
