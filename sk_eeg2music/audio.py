@@ -57,6 +57,10 @@ def frame_envelope(y, hop_length, power=0.5):
     return (rms**power).astype(y.dtype if y.dtype.kind == "f" else np.float64)
 
 
+# Bound on the complex spectra computed at once by log_mel_spectrogram (bytes).
+_STFT_BLOCK_BYTES = 128 * 2**20
+
+
 def mel_params(audio_sfreq, hop_length, n_mels=None, fmin=30.0, fmax=None):
     """Default mel-spectrogram parameters for a sampling rate and hop.
 
@@ -139,9 +143,19 @@ def log_mel_spectrogram(y, audio_sfreq, hop_length, n_mels=None, fmin=30.0, fmax
     """
     y = np.asarray(y, dtype=np.float32)
     params = mel_params(audio_sfreq, hop_length, n_mels, fmin, fmax)
-    mel = librosa.feature.melspectrogram(y=y, center=True, pad_mode="constant", **params)
     n_frames = y.shape[-1] // int(hop_length)
-    return np.log(mel[..., :n_frames] + eps).astype(np.float32)
+    rows = y.reshape(-1, y.shape[-1])
+    out = np.empty((len(rows), params["n_mels"], n_frames), dtype=np.float32)
+    # Blocks of trials: the complex STFT of a whole training set is ~2x its audio
+    # (plus the power spectrum), several GB at the real datasets' scale.
+    n_bins = params["n_fft"] // 2 + 1
+    step = max(1, _STFT_BLOCK_BYTES // (8 * n_bins * (y.shape[-1] // int(hop_length) + 1)))
+    for i in range(0, len(rows), step):
+        mel = librosa.feature.melspectrogram(
+            y=rows[i : i + step], center=True, pad_mode="constant", **params
+        )
+        out[i : i + step] = np.log(mel[..., :n_frames] + eps)
+    return out.reshape(y.shape[:-1] + out.shape[1:])
 
 
 # ----------------------------------------------------------------------------- waveforms

@@ -52,6 +52,35 @@ def test_mel_params_and_frame_count():
     assert logmel.shape == (2, 16, int(0.5 * SR) // HOP)
 
 
+def test_log_mel_is_computed_in_blocks_of_trials(monkeypatch):
+    # The complex spectra of a whole training set would be ~2x its audio (several GB
+    # at the real datasets' scale): blocks of trials keep them bounded, with the same
+    # output (up to float32 rounding, which librosa's batched STFT already varies with
+    # the batch size) whatever the block size.
+    import tracemalloc
+
+    import sk_eeg2music.audio as audio
+
+    y = np.random.default_rng(0).standard_normal((20, 20, SR), dtype=np.float32) * 0.1
+    whole = log_mel_spectrogram(y, SR, HOP, n_mels=16)  # one block; also warms caches
+    spectra = 8 * (mel_params(SR, HOP)["n_fft"] // 2 + 1) * (SR // HOP + 1)  # one trial
+    monkeypatch.setattr(audio, "_STFT_BLOCK_BYTES", 4 * spectra)
+    tracemalloc.start()
+    try:
+        blocks = log_mel_spectrogram(y, SR, HOP, n_mels=16)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert blocks.shape == (20, 20, 16, SR // HOP) and blocks.dtype == np.float32
+    np.testing.assert_allclose(blocks, whole, atol=1e-5)
+    np.testing.assert_allclose(
+        blocks[3, 2], log_mel_spectrogram(y[3, 2], SR, HOP, n_mels=16), atol=1e-5
+    )
+    # Blocks of 4 of the 400 trials: the output, one block's spectra and librosa's
+    # fixed temporaries (3.0 MB), not 1.6 x the spectra of all 400 (42 MB in one block).
+    assert peak < 0.25 * 400 * spectra
+
+
 # ----------------------------------------------------------------------------- mel inversion
 
 
