@@ -1,4 +1,4 @@
-"""Peak memory per GB of EEG: preprocessing chain, LinearDecoder, GAN (for docs/limits.md).
+"""Peak memory per GB of EEG: preprocessing, the linear decoders, the GAN (for docs/limits.md).
 
 Each measurement runs in a fresh process and reports, from ``ru_maxrss``, the
 peak resident memory above what the process held once the package was
@@ -70,9 +70,16 @@ def job(kind, gb):
         base, t0 = rss_mb(), time.perf_counter()
         if kind == "linear":
             ske.LinearDecoder(target="envelope", alphas=[1.0]).fit(X, y)
-        elif kind == "gan-init":
-            # Validation, statistics and network building: every data-sized copy.
-            ske.EEG2MusicGAN(max_epochs=0, verbose=0).fit(X, y)
+        elif kind == "reduced-rank":
+            # Inner CV over 3 groups of trials, 2 penalties x 2 ranks, 64 bands.
+            groups = np.arange(len(X)) % 3
+            ske.ReducedRankDecoder(n_mels=64, alphas=[1.0, 100.0], rank=[8, 64], cv=3).fit(
+                X, y, groups=groups
+            )
+        elif kind == "gan-staged":
+            # The staged pre-training alone (max_epochs=0): decoder on the training audio,
+            # linear path, encoder; the preset's fixed step and epoch budgets.
+            ske.EEG2MusicGAN(max_epochs=0, verbose=0, random_state=0).fit(X, y)
         elif kind == "gan-epoch":
             ske.EEG2MusicGAN(max_epochs=1, warmup_epochs=0, verbose=0, random_state=0).fit(X, y)
         size = X.nbytes + y.nbytes
@@ -95,7 +102,8 @@ def main():
     jobs = [
         ("preprocessing", args.gb),
         ("linear", args.gb),
-        ("gan-init", args.gb),
+        ("reduced-rank", args.gb),
+        ("gan-staged", args.gb),
         ("gan-epoch", 0.02),
     ]
     for kind, gb in jobs:
