@@ -149,7 +149,7 @@ def log_mel_spectrogram(y, audio_sfreq, hop_length, n_mels=None, fmin=30.0, fmax
     # Blocks of trials: the complex STFT of a whole training set is ~2x its audio
     # (plus the power spectrum), several GB at the real datasets' scale.
     n_bins = params["n_fft"] // 2 + 1
-    step = max(1, _STFT_BLOCK_BYTES // (8 * n_bins * (y.shape[-1] // int(hop_length) + 1)))
+    step = max(1, _STFT_BLOCK_BYTES // (8 * n_bins * (n_frames + 1)))  # librosa's frames
     for i in range(0, len(rows), step):
         mel = librosa.feature.melspectrogram(
             y=rows[i : i + step], center=True, pad_mode="constant", **params

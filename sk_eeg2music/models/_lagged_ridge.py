@@ -335,8 +335,7 @@ def _center(X, Y, fit_intercept):
         return X, Y, np.zeros(X.shape[1]), np.zeros(Y.shape[1])
     x_mean = X.mean(axis=(0, 2), dtype=np.float64)
     y_mean = Y.mean(axis=(0, 2), dtype=np.float64)
-    Xc = np.subtract(X, x_mean[:, None], dtype=np.float64)
-    return Xc, np.subtract(Y, y_mean[:, None], dtype=np.float64), x_mean, y_mean
+    return _center_with(X, x_mean), _center_with(Y, y_mean), x_mean, y_mean
 
 
 def _center_with(X, mean):
