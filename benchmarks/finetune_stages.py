@@ -7,16 +7,18 @@ skorch's fine-tuning epochs one at a time (``partial_fit`` on the fold's
 transformed training EEG, the same warm-up rule as the registry's) and scores
 after each: feature r, feature r beyond the beat, feature identification and
 match–mismatch (the decoded log-mel), waveform match–mismatch and Fréchet mel
-distance beside its floor (the audio). ``--finetune-encoder`` runs the
-ablation whose epochs also update the encoder (the default before 2026-12-07).
+distance beside its floor (the audio). ``--model`` picks another of the
+registry's staged GANs (an ablation: ``gan-l1-encoder``, ``gan-recon-only``,
+``gan-finetune-encoder``, ...); ``--finetune-encoder`` is
+``--model gan-finetune-encoder`` (the default before 2026-12-07).
 
-Writes a block between ``<!-- finetune-stages-<kind> -->`` markers in
-``docs/benchmarks.md`` (``--no-doc``: print only).
+Writes a block between ``<!-- finetune-stages-<kind>[-<ablation>] -->``
+markers in ``docs/benchmarks.md`` (``--no-doc``: print only).
 
 Usage::
 
     python benchmarks/finetune_stages.py --kind mos --n-subjects 21 --n-repetitions 11 \\
-        --fold 0 --epochs 2 [--finetune-encoder]
+        --fold 0 --epochs 2 [--model gan-l1-encoder]
 """
 
 import argparse
@@ -42,10 +44,12 @@ from sk_eeg2music.benchmarking import (
 )
 from sk_eeg2music.datasets.simulated import real_design
 from sk_eeg2music.evaluation import beat_reference, score_trials
-from sk_eeg2music.pipelines import gan_warmup_epochs, make_models, predict_features
+from sk_eeg2music.pipelines import MODELS, gan_warmup_epochs, make_models, predict_features
 
 HERE = Path(__file__).resolve().parent
 DOC = HERE.parent / "docs" / "benchmarks.md"
+#: Registry GANs trained in stages (a decoder pre-training for ``max_epochs=0`` to stop after).
+STAGED_GANS = tuple(name for name in MODELS if name.startswith("gan") and name != "gan-end-to-end")
 #: Per-trial scores averaged into the table.
 TRIAL_COLUMNS = ("feature_r", "feature_r_beat", "feature_id_acc", "feature_mm_acc", "mm_acc")
 
@@ -63,12 +67,18 @@ def parse_args(argv=None):
     p.add_argument("--fold", type=int, default=0)
     p.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs")
     p.add_argument("--preset", default="cpu")
-    p.add_argument("--finetune-encoder", action="store_true")
+    p.add_argument("--model", choices=STAGED_GANS, default="gan", help="registry name")
+    p.add_argument("--finetune-encoder", action="store_true", help="--model gan-finetune-encoder")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--doc", type=Path, default=DOC)
     p.add_argument("--no-doc", action="store_true")
     p.add_argument("--quiet", action="store_true")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.finetune_encoder:
+        if args.model not in ("gan", "gan-finetune-encoder"):
+            p.error("--finetune-encoder is --model gan-finetune-encoder: give one of them")
+        args.model = "gan-finetune-encoder"
+    return args
 
 
 def stage_scores(pipe, data, train, test):
@@ -130,10 +140,13 @@ def run(args, log):
     if not 0 <= args.fold < len(splits):
         raise ValueError(f"--fold must lie in [0, {len(splits) - 1}]; got {args.fold}.")
     train, test = splits[args.fold]
-    gan_params = dict(preset=args.preset, finetune_encoder=args.finetune_encoder)
     pipe = make_models(
-        data.sfreq, ["gan"], epochs=args.epochs, seed=args.seed, gan_params=gan_params
-    )["gan"]
+        data.sfreq,
+        [args.model],
+        epochs=args.epochs,
+        seed=args.seed,
+        gan_params=dict(preset=args.preset),
+    )[args.model]
     gan = pipe[-1]
     warmup = gan.warmup_epochs
     gan.set_params(max_epochs=0)
@@ -151,7 +164,10 @@ def run(args, log):
     gan.set_params(max_epochs=1, warmup_epochs=warmup)
     for epoch in range(1, args.epochs + 1):
         gan.partial_fit(Xt, data.require_y()[train], condition=data.condition[train])
-        adversarial = "adversarial" if epoch > warmup else "warm-up, no adversarial"
+        if not gan.lambda_adv:
+            adversarial = "no adversarial loss"
+        else:
+            adversarial = "adversarial" if epoch > warmup else "warm-up, no adversarial"
         label = f"fine-tuning epoch {epoch} ({adversarial})"
         rows += [dict(stage=label, **r) for r in stage_scores(pipe, data, train, test)]
         log(f"{label} at {time.perf_counter() - t0:.0f} s")
@@ -181,15 +197,15 @@ def main(argv=None):
                 f"{args.n_repetitions} repetition(s), {args.segment_seconds:g}-s segments, "
                 f"{args.audio_sfreq} Hz audio, calibrated SNR; fold {args.fold} of "
                 f"`GroupKFold({args.n_splits})` ({n_train} training and {n_test} test "
-                f"segments); GAN preset `{args.preset}`, seed {args.seed}, "
-                f"finetune_encoder={args.finetune_encoder}, warm-up "
+                f"segments); registry model `{args.model}` ({MODELS[args.model]}), GAN "
+                f"preset `{args.preset}`, seed {args.seed}, warm-up "
                 f"{gan_warmup_epochs(args.epochs)} epoch(s). One fold and one seed: a "
                 "diagnosis of the stages, not a cross-validated result.",
                 "",
                 markdown_table(shown),
             ]
         )
-        suffix = "-finetune-encoder" if args.finetune_encoder else ""
+        suffix = args.model[len("gan") :]
         write_block(args.doc, f"finetune-stages-{args.kind}{suffix}", text)
     return table
 

@@ -12,15 +12,28 @@ first epoch (``warmup_epochs=0``):
    loop doing the identical step (same networks, losses, crops, optimizers),
    interleaved in one run so machine load hits both alike.
 
+Each timed epoch also counts the process's minor page faults. With glibc's
+default (dynamic) malloc thresholds, freed blocks of a few MB go back to the
+kernel and are faulted in again on the next allocation, and how often that
+happens depends on which tensors happen to be alive: the skorch epoch took 2-3
+times the plain loop's page faults for identical calls (measured), which made
+up most of the "skorch overhead". ``--malloc fixed`` (:func:`fix_malloc_thresholds`,
+what ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` set from the shell)
+keeps freed memory in the process, so both loops run without that noise.
+It changes allocator settings only, never the computation.
+
 Usage::
 
     OMP_NUM_THREADS=2 python benchmarks/gan_speed.py [--threads 2] [--repeats 5]
+    python benchmarks/gan_speed.py --malloc fixed
     python benchmarks/gan_speed.py --device cuda --preset gpu
 
 :func:`measure_gan` returns the numbers; ``benchmarks/speed.py`` collects them.
 """
 
 import argparse
+import ctypes
+import resource
 import statistics
 import time
 
@@ -95,19 +108,47 @@ def plain_torch_epoch(net, X, y):
         torch.stack([v.detach() for v in parts.values()]).tolist()
 
 
+#: ``mallopt`` parameters (glibc's malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def fix_malloc_thresholds(mmap_threshold=32 * 2**20, trim_threshold=2**30):
+    """Fix glibc's mmap and trim thresholds for this process; False off glibc.
+
+    Setting them turns off glibc's dynamic adjustment (for the rest of the
+    process: it cannot be undone). Allocations under ``mmap_threshold`` bytes
+    (32 MiB is glibc's maximum on 64-bit) come from the heap, and freed heap
+    memory is returned to the kernel only above ``trim_threshold`` bytes, so
+    training steps reuse pages instead of faulting fresh ones in.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold))) and bool(
+        libc.mallopt(_M_TRIM_THRESHOLD, int(trim_threshold))
+    )
+
+
+def _minor_faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def _timed(fn, device):
-    """Wall and CPU seconds of ``fn()``, waiting for CUDA kernels when ``device`` is CUDA."""
+    """Wall seconds, CPU seconds and minor page faults of ``fn()`` (CUDA synchronised)."""
     cuda = str(device).startswith("cuda")
     if cuda:
         torch.cuda.synchronize()
-    w0, c0 = time.perf_counter(), time.process_time()
+    w0, c0, f0 = time.perf_counter(), time.process_time(), _minor_faults()
     fn()
     if cuda:
         torch.cuda.synchronize()
-    return time.perf_counter() - w0, time.process_time() - c0
+    return time.perf_counter() - w0, time.process_time() - c0, _minor_faults() - f0
 
 
-def measure_gan(preset="cpu", threads=2, trials=32, repeats=5, device="cpu", infer_trials=16):
+def measure_gan(
+    preset="cpu", threads=2, trials=32, repeats=5, device="cpu", infer_trials=16, malloc="default"
+):
     """Training throughput, skorch overhead and inference speed of one GAN preset.
 
     Parameters
@@ -124,6 +165,9 @@ def measure_gan(preset="cpu", threads=2, trials=32, repeats=5, device="cpu", inf
         Torch device (``"cuda"`` synchronises before reading each clock).
     infer_trials : int, default=16
         4-s trials generated per timed ``predict``.
+    malloc : {"default", "fixed"}, default="default"
+        ``"fixed"`` calls :func:`fix_malloc_thresholds` first (irreversible for
+        the process: measure ``"default"`` first when measuring both).
 
     Returns
     -------
@@ -131,10 +175,17 @@ def measure_gan(preset="cpu", threads=2, trials=32, repeats=5, device="cpu", inf
         ``train_wall`` / ``train_cpu`` (audio-s per s for ``"skorch"`` and
         ``"plain"``; the CPU figure is audio-s per ``threads`` cores of CPU time),
         ``overhead_cpu_pct`` / ``overhead_wall_pct`` (skorch / plain - 1, %),
-        ``overhead_per_repeat_pct``, ``infer_wall`` / ``infer_cpu`` (multiples of
-        real time), ``seconds_wall`` / ``seconds_cpu`` (whole measurement),
-        ``n_params_g`` / ``n_params_d``, ``rates``, ``threads``, ``audio_per_epoch``.
+        ``overhead_per_repeat_pct``, ``faults`` (median minor page faults per
+        epoch, ``"skorch"`` and ``"plain"``), ``infer_wall`` / ``infer_cpu``
+        (multiples of real time), ``seconds_wall`` / ``seconds_cpu`` (whole
+        measurement), ``n_params_g`` / ``n_params_d``, ``rates``, ``threads``,
+        ``audio_per_epoch``, ``malloc`` (as applied: ``"fixed"`` only where
+        glibc accepted it).
     """
+    if malloc not in ("default", "fixed"):
+        raise ValueError(f"malloc must be 'default' or 'fixed'; got {malloc!r}.")
+    if malloc == "fixed" and not fix_malloc_thresholds():
+        malloc = "default (mallopt unavailable)"
     torch.set_num_threads(threads)
     w_start, c_start = time.perf_counter(), time.process_time()
     sfreq, audio_sfreq, seconds = 64.0, 16000, 4.0
@@ -166,8 +217,9 @@ def measure_gan(preset="cpu", threads=2, trials=32, repeats=5, device="cpu", inf
             ("plain", lambda: plain_torch_epoch(net, X, y)),
         ):
             runs[name].append(_timed(run, device))
-    wall = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
-    cpu = {k: statistics.median(c for _, c in v) for k, v in runs.items()}
+    wall = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
+    cpu = {k: statistics.median(r[1] for r in v) for k, v in runs.items()}
+    faults = {k: statistics.median(r[2] for r in v) for k, v in runs.items()}
 
     X_test, _ = make_data(infer_trials, 64, sfreq, audio_sfreq, seconds, seed=1)
     net.predict(X_test[:2])
@@ -178,6 +230,7 @@ def measure_gan(preset="cpu", threads=2, trials=32, repeats=5, device="cpu", inf
     return dict(
         preset=preset,
         device=str(device),
+        malloc=malloc,
         threads=n_thr,
         n_params_g=sum(p.numel() for p in net.module_.parameters()),
         n_params_d=sum(p.numel() for p in net.discriminator_.parameters()),
@@ -191,6 +244,7 @@ def measure_gan(preset="cpu", threads=2, trials=32, repeats=5, device="cpu", inf
         overhead_per_repeat_pct=[
             100 * (s[1] / p[1] - 1) for s, p in zip(runs["skorch"], runs["plain"])
         ],
+        faults=faults,
         infer_trials=infer_trials,
         infer_wall=audio / min(t[0] for t in times),
         infer_cpu=audio * n_thr / min(t[1] for t in times),
@@ -206,13 +260,16 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--malloc", choices=("default", "fixed"), default="default")
     args = parser.parse_args(argv)
-    r = measure_gan(args.preset, args.threads, args.trials, args.repeats, args.device)
+    r = measure_gan(
+        args.preset, args.threads, args.trials, args.repeats, args.device, malloc=args.malloc
+    )
     n_thr = r["threads"]
     print(
         f"preset={r['preset']} on {r['device']}: generator {r['n_params_g'] / 1e6:.3f} M params, "
         f"discriminator {r['n_params_d'] / 1e6:.3f} M params, rates {r['rates']}, "
-        f"{n_thr} threads"
+        f"{n_thr} threads, malloc {r['malloc']}"
     )
     print(
         f"training, discriminator on ({r['audio_per_epoch']:.0f} audio-s per epoch, median of "
@@ -221,7 +278,8 @@ def main(argv=None):
     for name in ("skorch", "plain"):
         print(
             f"  {name:6s}: {r['train_wall'][name]:6.1f} audio-s/s wall, "
-            f"{r['train_cpu'][name]:6.1f} audio-s/s per {n_thr} cores of CPU time"
+            f"{r['train_cpu'][name]:6.1f} audio-s/s per {n_thr} cores of CPU time, "
+            f"{r['faults'][name]:.0f} minor page faults per epoch"
         )
     print(
         f"skorch overhead (CPU time, skorch / plain - 1): {r['overhead_cpu_pct']:+.1f} % "

@@ -180,106 +180,126 @@ def section_gan(rec, args):
     measure_gan = sibling("gan_speed").measure_gan
 
     for device in args.device:
-        presets = ["cpu", "gpu"] if device.startswith("cuda") else ["cpu"]
+        on_cpu = not device.startswith("cuda")
+        presets = ["cpu"] if on_cpu else ["cpu", "gpu"]
+        # On CPU, glibc's default malloc first (fixing the thresholds cannot be
+        # undone in-process), then fixed thresholds: see gan_speed's docstring.
+        mallocs = ["default", "fixed"] if on_cpu else ["default"]
         for preset in presets:
-            clock = Clock()
-            r = measure_gan(
-                preset,
-                threads=args.threads,
-                trials=32,
-                repeats=3 if args.quick else 5,
-                device=device,
-            )
-            t = clock.timing()
-            label = device_label(device, r["threads"])
-            on_cpu = not device.startswith("cuda")
-            # The targets are for the default CPU preset on CPU cores.
-            targeted = on_cpu and preset == "cpu"
-            cores = f"{r['threads']} cores"
-            size = (
-                f"{r['audio_per_epoch']:.0f} audio-s per epoch, median of {r['repeats']}; "
-                f"G {r['n_params_g'] / 1e6:.2f} M, D {r['n_params_d'] / 1e6:.2f} M params"
-            )
-            train_t = (">=", 20.0, "≥ 20 audio-s/s on 2 cores") if targeted else None
-            infer_t = (">=", 100.0, "≥ 100× real time on 2 cores") if targeted else None
-            # Host CPU time means little while kernels run on a GPU: no target there.
-            over_t = ("<=", 5.0, "≤ 5 %") if on_cpu else None
-            p = f"GAN preset {preset}"
-            rec.add(
-                label,
-                "gan",
-                f"{p}: training, skorch, wall",
-                r["train_wall"]["skorch"],
-                "audio-s/s",
-                train_t,
-                size,
-                **t,
-            )
-            if on_cpu:
-                rec.add(
-                    label,
-                    "gan",
-                    f"{p}: training, skorch, per {cores} of CPU time",
-                    r["train_cpu"]["skorch"],
-                    "audio-s/s",
-                    train_t,
-                    "CPU seconds / threads: the wall time on dedicated cores",
-                    **t,
-                )
-            rec.add(
-                label,
-                "gan",
-                f"{p}: training, plain-torch loop, wall",
-                r["train_wall"]["plain"],
-                "audio-s/s",
-                None,
-                "same step, no skorch",
-                **t,
-            )
-            per = ", ".join(f"{o:+.1f}" for o in r["overhead_per_repeat_pct"])
-            if on_cpu:
-                rec.add(
-                    label,
-                    "gan",
-                    f"{p}: skorch overhead vs plain torch, CPU time",
-                    r["overhead_cpu_pct"],
-                    "%",
-                    over_t,
-                    f"per repeat: {per}",
-                    **t,
-                )
-            rec.add(
-                label,
-                "gan",
-                f"{p}: skorch overhead vs plain torch, wall",
-                r["overhead_wall_pct"],
-                "%",
-                over_t,
-                "throughput ratio skorch / plain = "
-                f"{r['train_wall']['skorch'] / r['train_wall']['plain']:.3f}",
-                **t,
-            )
-            rec.add(
-                label,
-                "gan",
-                f"{p}: inference at 16 kHz, wall",
-                r["infer_wall"],
-                "× real time",
-                infer_t,
-                f"{r['infer_trials']} trials of 4 s",
-                **t,
-            )
-            if on_cpu:
-                rec.add(
-                    label,
-                    "gan",
-                    f"{p}: inference at 16 kHz, per {cores} of CPU time",
-                    r["infer_cpu"],
-                    "× real time",
-                    infer_t,
-                    "",
-                    **t,
-                )
+            for malloc in mallocs:
+                _gan_rows(rec, args, measure_gan, device, preset, malloc)
+
+
+def _gan_rows(rec, args, measure_gan, device, preset, malloc):
+    clock = Clock()
+    r = measure_gan(
+        preset,
+        threads=args.threads,
+        trials=32,
+        repeats=3 if args.quick else 5,
+        device=device,
+        malloc=malloc,
+    )
+    t = clock.timing()
+    label = device_label(device, r["threads"])
+    on_cpu = not device.startswith("cuda")
+    # The targets are for the default CPU preset on CPU cores.
+    targeted = on_cpu and preset == "cpu"
+    cores = f"{r['threads']} cores"
+    size = (
+        f"{r['audio_per_epoch']:.0f} audio-s per epoch, median of {r['repeats']}; "
+        f"G {r['n_params_g'] / 1e6:.2f} M, D {r['n_params_d'] / 1e6:.2f} M params"
+    )
+    train_t = (">=", 20.0, "≥ 20 audio-s/s on 2 cores") if targeted else None
+    infer_t = (">=", 100.0, "≥ 100× real time on 2 cores") if targeted else None
+    # Host CPU time means little while kernels run on a GPU: no target there.
+    over_t = ("<=", 5.0, "≤ 5 %") if on_cpu else None
+    p = f"GAN preset {preset}"
+    if malloc == "fixed":
+        p += ", glibc malloc thresholds fixed"
+        if r["malloc"] != "fixed":
+            size += f"; NOT applied: {r['malloc']}"
+    faults = (
+        f"minor page faults per epoch: skorch {r['faults']['skorch']:.0f}, "
+        f"plain {r['faults']['plain']:.0f}"
+    )
+    rec.add(
+        label,
+        "gan",
+        f"{p}: training, skorch, wall",
+        r["train_wall"]["skorch"],
+        "audio-s/s",
+        train_t,
+        size,
+        **t,
+    )
+    if on_cpu:
+        rec.add(
+            label,
+            "gan",
+            f"{p}: training, skorch, per {cores} of CPU time",
+            r["train_cpu"]["skorch"],
+            "audio-s/s",
+            train_t,
+            "CPU seconds / threads: the wall time on dedicated cores",
+            **t,
+        )
+    rec.add(
+        label,
+        "gan",
+        f"{p}: training, plain-torch loop, wall",
+        r["train_wall"]["plain"],
+        "audio-s/s",
+        None,
+        "same step, no skorch",
+        **t,
+    )
+    per = ", ".join(f"{o:+.1f}" for o in r["overhead_per_repeat_pct"])
+    if on_cpu:
+        rec.add(
+            label,
+            "gan",
+            f"{p}: skorch overhead vs plain torch, CPU time",
+            r["overhead_cpu_pct"],
+            "%",
+            over_t,
+            f"per repeat: {per}; {faults}",
+            **t,
+        )
+    ratio = r["train_wall"]["skorch"] / r["train_wall"]["plain"]
+    rec.add(
+        label,
+        "gan",
+        f"{p}: skorch overhead vs plain torch, wall",
+        r["overhead_wall_pct"],
+        "%",
+        over_t,
+        f"throughput ratio skorch / plain = {ratio:.3f}",
+        **t,
+    )
+    if malloc == "fixed":
+        return  # inference is measured once, with the default allocator
+    rec.add(
+        label,
+        "gan",
+        f"{p}: inference at 16 kHz, wall",
+        r["infer_wall"],
+        "× real time",
+        infer_t,
+        f"{r['infer_trials']} trials of 4 s",
+        **t,
+    )
+    if on_cpu:
+        rec.add(
+            label,
+            "gan",
+            f"{p}: inference at 16 kHz, per {cores} of CPU time",
+            r["infer_cpu"],
+            "× real time",
+            infer_t,
+            "",
+            **t,
+        )
 
 
 def section_linear(rec, args):

@@ -38,6 +38,7 @@ import pandas as pd
 import sklearn
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
+from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
@@ -407,6 +408,35 @@ def _fit_predict_routed(estimator, X, y, meta, train, test, features=True):
     return est, y_pred, feats
 
 
+def _training_facts(estimator):
+    """How a fitted model trained, as fold-table scalars (empty for models without stages).
+
+    Unwraps pipelines (their final step) and controls (their ``estimator_``).
+
+    Returns
+    -------
+    facts : dict
+        ``encoder_epochs`` (epochs the early-stopped encoder ran) and
+        ``encoder_best_epoch`` (the epoch it was restored to), where the model
+        has an encoder stage.
+    """
+    while True:
+        if isinstance(estimator, Pipeline):
+            estimator = estimator[-1]
+        elif hasattr(estimator, "estimator_"):
+            estimator = estimator.estimator_
+        else:
+            break
+    history = getattr(estimator, "encoder_history_", None)
+    if not history:
+        return {}
+    # The last row's epoch: a first row ``epoch=0`` scores the starting weights.
+    return dict(
+        encoder_epochs=int(history[-1]["epoch"]),
+        encoder_best_epoch=int(estimator.encoder_best_epoch_),
+    )
+
+
 def _scored_fold(estimator, data, train, test, n_threads=None, features=True):
     """Fit, reconstruct and score one fold (in a worker when folds run in parallel).
 
@@ -429,8 +459,9 @@ def _scored_fold(estimator, data, train, test, n_threads=None, features=True):
     elapsed : float
         Wall seconds of fitting and predicting (scoring excluded).
     scores : list of (condition, dict, dict)
-        Per condition: the fold-level scores and the per-trial scores (arrays
-        over the condition's test trials, in ``test`` order).
+        Per condition: the fold-level scores (with :func:`_training_facts`)
+        and the per-trial scores (arrays over the condition's test trials, in
+        ``test`` order).
     """
     y = data.require_y()
     meta = dict(
@@ -438,8 +469,10 @@ def _scored_fold(estimator, data, train, test, n_threads=None, features=True):
     )
     t0 = time.perf_counter()
     with _limit_threads(n_threads):
-        _, y_pred, feats = _fit_predict_routed(estimator, data.X, y, meta, train, test, features)
+        est, y_pred, feats = _fit_predict_routed(estimator, data.X, y, meta, train, test, features)
         elapsed = time.perf_counter() - t0
+        facts = _training_facts(est)
+        del est  # freed before scoring: its training-audio bank is not needed there
         reference = None
         if feats is not None and feats.shape[1] > 1:  # from the training fold's audio only
             reference = beat_reference(
@@ -460,7 +493,7 @@ def _scored_fold(estimator, data, train, test, n_threads=None, features=True):
                 reference=reference,
             )
             fold = _fold_scores(y_test[sel], y_pred[sel], data.audio_sfreq, stimulus[sel], trial)
-            scores.append((str(cond), fold, trial))
+            scores.append((str(cond), {**fold, **facts}, trial))
     return y_pred, elapsed, scores
 
 
@@ -571,7 +604,9 @@ def cross_validate_reconstruction(
         ``mm_p`` / ``feature_mm_p`` / ``feature_id_p`` (one-sided binomial
         p-values), ``fmd`` and ``fmd_floor`` (Fréchet mel distance of the
         reconstructions and of two halves of the originals), plus ``model``,
-        ``split``, ``fold``, ``condition``, ``test_subjects``, ``fit_seconds``.
+        ``split``, ``fold``, ``condition``, ``test_subjects``, ``fit_seconds``
+        and, for models with an early-stopped encoder (the GANs),
+        ``encoder_epochs`` and ``encoder_best_epoch``.
     trials : pandas.DataFrame
         Only with ``return_trials=True``: one row per test trial with its
         ``trial`` index, ``subject``, ``stimulus``, ``segment``, ``condition``,
@@ -672,14 +707,22 @@ class Evaluation:
         summary : pandas.DataFrame
             :func:`summarize_trials` joined with the fold-level columns of
             :func:`summarize` (chance levels, ``fmd``, ``fmd_floor``,
-            ``fit_seconds``, ``n_folds``) and, per reference ``R`` and headline
-            metric ``M``, ``p_M_vs_R`` (Holm-adjusted).
+            ``fit_seconds``, ``encoder_epochs`` where present, ``n_folds``)
+            and, per reference ``R`` and headline metric ``M``, ``p_M_vs_R`` (Holm-adjusted).
         """
         per_trial = summarize_trials(self.trials, confidence, random_state=random_state)
         per_fold = summarize(self.folds, confidence)
         keep = ["model", "split", "condition", "n_folds"] + [
             c
-            for c in ("id_chance", "song_acc", "song_chance", "fmd", "fmd_floor", "fit_seconds")
+            for c in (
+                "id_chance",
+                "song_acc",
+                "song_chance",
+                "fmd",
+                "fmd_floor",
+                "fit_seconds",
+                "encoder_epochs",
+            )
             if c in per_fold.columns
         ]
         out = per_trial.merge(per_fold[keep], on=["model", "split", "condition"], how="left")

@@ -508,6 +508,23 @@ def test_finetune_stages_scores_each_stage_and_the_frozen_encoder_keeps_features
         stages.main([*argv[:-3], "--fold", "7", "--no-doc", "--quiet"])
 
 
+def test_finetune_stages_runs_an_ablation_into_its_own_block(script, tmp_path):
+    stages = script("finetune_stages")
+    doc = tmp_path / "b.md"
+    argv = [
+        "--n-subjects", "3", "--n-repetitions", "1", "--stimulus-seconds", "4",
+        "--segment-seconds", "1", "--audio-sfreq", "8000", "--conditions", "listening",
+        "--n-splits", "3", "--epochs", "1", "--preset", "tiny", "--doc", str(doc), "--quiet",
+    ]  # fmt: skip
+    table = stages.main([*argv, "--model", "gan-recon-only"])
+    assert table["stage"].tolist() == ["stages 1-3", "fine-tuning epoch 1 (no adversarial loss)"]
+    text = doc.read_text()
+    assert "<!-- finetune-stages-mos-recon-only -->" in text and "`gan-recon-only`" in text
+    assert stages.parse_args(["--finetune-encoder"]).model == "gan-finetune-encoder"
+    with pytest.raises(SystemExit):
+        stages.parse_args(["--finetune-encoder", "--model", "gan-l1-encoder"])
+
+
 # ------------------------------------------------------------------ gan_speed
 
 
@@ -545,3 +562,19 @@ def test_gan_speed_plain_epoch_trains_what_the_skorch_epoch_trains(
     moved = [not torch.equal(a, b) for a, b in zip(encoder, net.module_.encoder_parameters())]
     assert any(moved) == finetune_encoder
     assert any(not torch.equal(a, b) for a, b in zip(decoder, net.module_.decoder_parameters()))
+
+
+def test_gan_speed_counts_the_page_faults_of_each_timed_call(script):
+    # The faults column is what explains the skorch/plain gap under glibc's
+    # default allocator; touching 64 MiB of fresh memory must register (as
+    # 2-MiB huge pages at least, where the kernel uses them).
+    gan_speed = script("gan_speed")
+    wall, cpu, faults = gan_speed._timed(lambda: np.ones(2**23), "cpu")
+    assert wall >= 0 and cpu >= 0
+    assert faults >= 32
+    assert gan_speed._timed(lambda: None, "cpu")[2] < 32
+
+
+def test_gan_speed_rejects_an_unknown_allocator_setting(script):
+    with pytest.raises(ValueError, match="malloc must be"):
+        script("gan_speed").measure_gan(malloc="jemalloc")

@@ -428,3 +428,19 @@ def test_beat_reference_bad_rate():
     y = np.zeros((2, 1000), dtype=np.float32)
     with pytest.raises(ValueError):
         beat_reference(y, 8000, np.array(["a", "a"]), np.arange(2), n_mels=8, n_frames=7)
+
+
+def test_fold_rows_say_how_long_the_early_stopped_encoder_trained(simulated):
+    # The GAN's fit time depends on when its encoder stopped: the fold table
+    # says so for the GAN and for a null wrapping it, and nothing for a model
+    # without an encoder stage.
+    data = simulated("mos").select(condition="listening")
+    gan = dict(preset="tiny", max_epochs=1, encoder_epochs=3, random_state=0)
+    models = make_models(data.sfreq, ["gan", "shuffled-gan", "beat-template"], gan_params=gan)
+    ev = evaluate_models(models, data, GroupKFold(2), max_folds=1, progress=False)
+    rows = ev.folds.set_index("model")
+    for name in ("gan", "shuffled-gan"):
+        assert 1 <= rows.loc[name, "encoder_epochs"] <= 3
+        assert 0 <= rows.loc[name, "encoder_best_epoch"] <= rows.loc[name, "encoder_epochs"]
+    assert np.isnan(rows.loc["beat-template", "encoder_epochs"])
+    assert "encoder_epochs" in ev.summary().columns
