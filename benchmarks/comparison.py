@@ -537,6 +537,47 @@ def score_table(summary):
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
+def training_table(evaluations):
+    """Fit time and, where recorded, the encoder's early-stopped epochs: one row per model.
+
+    Parameters
+    ----------
+    evaluations : list of Evaluation
+        One per seed (their ``folds`` carry ``seed``).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``model``, ``fits`` (seeds x folds), ``fit + predict min (mean, range)``,
+        ``encoder epochs run (mean, range)`` and ``epoch kept (mean)`` (``–``
+        for models without an encoder stage, or shards that predate the columns).
+    """
+    folds = pd.concat([ev.folds for ev in evaluations], ignore_index=True)
+    # One row per fit: the fold table repeats a fit once per condition.
+    fits = folds.drop_duplicates(["model", "seed", "fold"])
+    rows = []
+    for model, g in fits.groupby("model", sort=False):
+        minutes = g["fit_seconds"] / 60
+        row = {
+            "model": model,
+            "fits": len(g),
+            "fit + predict min (mean, range)": (
+                f"{minutes.mean():.1f} ({minutes.min():.1f}–{minutes.max():.1f})"
+            ),
+            "encoder epochs run (mean, range)": "–",
+            "epoch kept (mean)": "–",
+        }
+        if "encoder_epochs" in g and g["encoder_epochs"].notna().any():
+            run, best = g["encoder_epochs"].dropna(), g["encoder_best_epoch"].dropna()
+            partial = f", {len(run)} of {len(g)} fits recorded" if len(run) < len(g) else ""
+            row["encoder epochs run (mean, range)"] = (
+                f"{run.mean():.1f} ({run.min():.0f}–{run.max():.0f}{partial})"
+            )
+            row["epoch kept (mean)"] = f"{best.mean():.1f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def p_table(summary):
     """Holm-adjusted paired p-values of each model against :data:`REFERENCES`.
 
@@ -731,6 +772,12 @@ def main(argv=None):
                 "Waveform level (the synthesised audio):",
                 "",
                 markdown_table(scores[WAVEFORM_COLUMNS]),
+                "",
+                "Training (fit and prediction time per fold on this machine; the GAN's "
+                "encoder epochs run before early stopping, and the epoch whose weights "
+                "were kept):",
+                "",
+                markdown_table(training_table(evaluations)),
                 "",
                 "Paired p-values (one-sided, model > reference; Wilcoxon signed-rank for "
                 "correlations, sign-flip permutation for hit rates; "

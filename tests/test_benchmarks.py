@@ -329,6 +329,37 @@ def test_comparison_main_smallest_run_writes_table_csvs_and_doc_block(comparison
     assert "| model | condition | seeds | feature r [95% CI] |" in block
     assert "| model | condition | mel r | mm |" in block
     assert "Against `beat-template`:\n\n| model | condition | feature_r |" in block
+    assert "| model | fits | fit + predict min (mean, range) | encoder epochs run" in block
+
+
+def test_comparison_training_table_counts_fits_once_and_reads_encoder_epochs(comparison):
+    # Fold rows repeat each fit per condition; shards before the encoder columns
+    # existed have none, and the table says how many fits were recorded.
+    from sk_eeg2music.evaluation import Evaluation
+
+    def ev(seed, epochs):
+        folds = pd.DataFrame(
+            dict(
+                model=["gan", "gan", "beat-template", "beat-template"],
+                fold=[0, 0, 0, 0],
+                condition=["listening", "imagery"] * 2,
+                fit_seconds=[600.0, 600.0, 6.0, 6.0],
+                seed=seed,
+                **({} if epochs is None else dict(
+                    encoder_epochs=[epochs, epochs, np.nan, np.nan],
+                    encoder_best_epoch=[epochs - 8] * 2 + [np.nan] * 2,
+                )),
+            )
+        )  # fmt: skip
+        return Evaluation(folds=folds, trials=pd.DataFrame(), predictions=None, split="gkf5")
+
+    table = comparison.training_table([ev(0, 20), ev(1, None), ev(2, 30)]).set_index("model")
+    assert table.loc["gan", "fits"] == 3 and table.loc["beat-template", "fits"] == 3
+    assert table.loc["gan", "fit + predict min (mean, range)"] == "10.0 (10.0–10.0)"
+    gan_epochs = table.loc["gan", "encoder epochs run (mean, range)"]
+    assert gan_epochs == "25.0 (20–30, 2 of 3 fits recorded)"
+    assert table.loc["gan", "epoch kept (mean)"] == "17.0"
+    assert table.loc["beat-template", "encoder epochs run (mean, range)"] == "–"
 
 
 _TINY = [
