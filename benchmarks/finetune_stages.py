@@ -11,6 +11,10 @@ distance beside its floor (the audio). ``--model`` picks another of the
 registry's staged GANs (an ablation: ``gan-l1-encoder``, ``gan-recon-only``,
 ``gan-finetune-encoder``, ...); ``--finetune-encoder`` is
 ``--model gan-finetune-encoder`` (the default before 2026-12-07).
+``--prior-weights`` then scores the fine-tuned model at other retrieval-prior
+weights (prediction only, nothing refitted): how much of the waveform
+scores and realism the prior gives, against the decoded log-mel alone
+(``0``). The features never use the prior, so only the waveform columns move.
 
 Writes a block between ``<!-- finetune-stages-<kind>[-<ablation>] -->``
 markers in ``docs/benchmarks.md`` (``--no-doc``: print only).
@@ -69,6 +73,14 @@ def parse_args(argv=None):
     p.add_argument("--preset", default="cpu")
     p.add_argument("--model", choices=STAGED_GANS, default="gan", help="registry name")
     p.add_argument("--finetune-encoder", action="store_true", help="--model gan-finetune-encoder")
+    p.add_argument(
+        "--prior-weights",
+        nargs="*",
+        type=float,
+        default=[],
+        help="retrieval-prior weights in [0, 1] to score the fine-tuned model at (its own: "
+        "the last fine-tuning row)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--doc", type=Path, default=DOC)
     p.add_argument("--no-doc", action="store_true")
@@ -78,6 +90,8 @@ def parse_args(argv=None):
         if args.model not in ("gan", "gan-finetune-encoder"):
             p.error("--finetune-encoder is --model gan-finetune-encoder: give one of them")
         args.model = "gan-finetune-encoder"
+    if any(not 0 <= w <= 1 for w in args.prior_weights):
+        p.error(f"--prior-weights must lie in [0, 1]; got {args.prior_weights}")
     return args
 
 
@@ -171,6 +185,13 @@ def run(args, log):
         label = f"fine-tuning epoch {epoch} ({adversarial})"
         rows += [dict(stage=label, **r) for r in stage_scores(pipe, data, train, test)]
         log(f"{label} at {time.perf_counter() - t0:.0f} s")
+    own = gan.prior_weight
+    for weight in args.prior_weights:
+        gan.set_params(prior_weight=weight)
+        label = f"fine-tuned, prior_weight={weight:g} (own {own:g})"
+        rows += [dict(stage=label, **r) for r in stage_scores(pipe, data, train, test)]
+        log(f"{label} at {time.perf_counter() - t0:.0f} s")
+    gan.set_params(prior_weight=own)
     table = pd.DataFrame(rows)
     return table, data, len(train), len(test)
 

@@ -547,13 +547,22 @@ def test_finetune_stages_runs_an_ablation_into_its_own_block(script, tmp_path):
         "--segment-seconds", "1", "--audio-sfreq", "8000", "--conditions", "listening",
         "--n-splits", "3", "--epochs", "1", "--preset", "tiny", "--doc", str(doc), "--quiet",
     ]  # fmt: skip
-    table = stages.main([*argv, "--model", "gan-recon-only"])
-    assert table["stage"].tolist() == ["stages 1-3", "fine-tuning epoch 1 (no adversarial loss)"]
+    table = stages.main([*argv, "--model", "gan-recon-only", "--prior-weights", "0"])
+    assert table["stage"].tolist() == [
+        "stages 1-3",
+        "fine-tuning epoch 1 (no adversarial loss)",
+        "fine-tuned, prior_weight=0 (own 0.8)",
+    ]
+    # The prior acts on the audio only: the decoded log-mel is the same.
+    feature_cols = ["feature_r", "feature_id_acc", "feature_mm_acc"]
+    assert np.allclose(table[feature_cols].iloc[1], table[feature_cols].iloc[2])
     text = doc.read_text()
     assert "<!-- finetune-stages-mos-recon-only -->" in text and "`gan-recon-only`" in text
     assert stages.parse_args(["--finetune-encoder"]).model == "gan-finetune-encoder"
     with pytest.raises(SystemExit):
         stages.parse_args(["--finetune-encoder", "--model", "gan-l1-encoder"])
+    with pytest.raises(SystemExit):
+        stages.parse_args(["--prior-weights", "1.5"])
 
 
 # ------------------------------------------------------------------ gan_speed
