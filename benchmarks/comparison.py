@@ -440,7 +440,10 @@ def pool_seeds(evaluations):
     -------
     pooled : Evaluation
     per_seed : pandas.DataFrame
-        ``summary()`` of each seed's evaluation (no p-values), with a ``seed`` column.
+        ``summary()`` of each seed's evaluation (no p-values), with a ``seed``
+        column, on the folds that every seed of the model covers: a seed run
+        on fewer folds (a shard) is compared with the others on those folds
+        only, so the spread across seeds holds no spread across folds.
     """
     trials = pd.concat([ev.trials for ev in evaluations], ignore_index=True)
     folds = pd.concat([ev.folds for ev in evaluations], ignore_index=True)
@@ -458,12 +461,25 @@ def pool_seeds(evaluations):
         predictions=None,
         split=evaluations[0].split,
     )
+    common = _folds_of_every_seed(folds)
     per_seed = []
     for ev in evaluations:
-        s = Evaluation(ev.folds, ev.trials, None, ev.split).summary(references=[])
+        keep_f = ev.folds.merge(common, on=["model", "fold"])
+        keep_t = ev.trials.merge(common, on=["model", "fold"])
+        if keep_t.empty:
+            continue
+        s = Evaluation(keep_f, keep_t, None, ev.split).summary(references=[])
         s["seed"] = int(ev.trials["seed"].iloc[0])
         per_seed.append(s)
     return pooled, pd.concat(per_seed, ignore_index=True)
+
+
+def _folds_of_every_seed(folds):
+    """``(model, fold)`` pairs scored by every seed that scored the model at all."""
+    seeds = folds.groupby("model")["seed"].nunique().rename("n_model")
+    per_fold = folds.groupby(["model", "fold"])["seed"].nunique().rename("n_fold").reset_index()
+    per_fold = per_fold.merge(seeds.reset_index(), on="model")
+    return per_fold.loc[per_fold.n_fold == per_fold.n_model, ["model", "fold"]]
 
 
 def summarize_run(evaluations):
@@ -748,8 +764,9 @@ def main(argv=None):
                 f"Neural models ({', '.join(gan) or 'none'}) ran with seeds "
                 f"{', '.join(map(str, seeds))}"
                 + (
-                    "; cells show mean ± sd across seeds, intervals and p-values use the "
-                    "seeds' mean per trial."
+                    "; cells show mean ± sd across seeds (the sd on the folds every seed "
+                    "of the model covers), intervals and p-values use the seeds' mean per "
+                    "trial."
                     if len(seeds) > 1
                     else " (one seed only: no spread across seeds)."
                 ),

@@ -618,3 +618,33 @@ def test_gan_speed_counts_the_page_faults_of_each_timed_call(script):
 def test_gan_speed_rejects_an_unknown_allocator_setting(script):
     with pytest.raises(ValueError, match="malloc must be"):
         script("gan_speed").measure_gan(malloc="jemalloc")
+
+
+def test_comparison_seed_spread_uses_the_folds_every_seed_covers(comparison):
+    # Seed 1 ran on fold 0 only (a shard): its spread against seed 0 must not
+    # include seed 0's very different fold 1.
+    from sk_eeg2music.evaluation import Evaluation
+
+    def ev(seed, fold_values):
+        trials, folds = [], []
+        for fold, value in fold_values.items():
+            for trial in range(6):
+                trials.append(
+                    dict(
+                        model="gan", split="gkf2", fold=fold, condition="listening",
+                        trial=10 * fold + trial, subject=f"sub-{fold}{trial % 3}", stimulus="a",
+                        segment=trial, feature_r=value + 0.01 * trial, seed=seed,
+                    )
+                )  # fmt: skip
+            folds.append(
+                dict(model="gan", split="gkf2", fold=fold, condition="listening",
+                     test_subjects=f"sub-{fold}", fit_seconds=1.0, seed=seed)
+            )  # fmt: skip
+        return Evaluation(pd.DataFrame(folds), pd.DataFrame(trials), None, "gkf2")
+
+    pooled, per_seed = comparison.pool_seeds([ev(0, {0: 0.10, 1: 0.50}), ev(1, {0: 0.12})])
+    means = per_seed.set_index("seed")["feature_r"]
+    assert means[0] == pytest.approx(0.125) and means[1] == pytest.approx(0.145)
+    # The pooled trials still hold every fold (fold 0 as the seeds' mean).
+    assert sorted(pooled.trials["fold"].unique()) == [0, 1]
+    assert pooled.trials.loc[pooled.trials.fold == 0, "feature_r"].iloc[0] == pytest.approx(0.11)
