@@ -27,6 +27,7 @@ import json
 import numpy as np
 import torch
 
+from ...metrics._common import EDGE_FRAMES
 from .losses import aux_mel_l1_loss, contrastive_loss, weighted_sum, zscore_over_time
 
 
@@ -300,21 +301,23 @@ def _validation_loss(module, X, target, pick, valid, batch_size, weights, temper
     return total / count
 
 
-def _windows(bank, length, stride):
-    """z-scored, unit-norm windows of ``length`` frames: (n_windows, n_mels * length) and raw."""
-    raw = bank.unfold(-1, length, stride)  # (n_bank, n_mels, n_win, length)
-    raw = raw.permute(0, 2, 1, 3).reshape(-1, bank.shape[1], length)
-    flat = torch.nn.functional.normalize(zscore_over_time(raw).flatten(1), dim=1)
-    return flat, raw
+def _unit_rows(x, trim):
+    """z-scored over time, ``trim`` frames dropped at each edge, flattened to unit rows."""
+    if trim and x.shape[-1] > 2 * trim:
+        x = x[..., trim:-trim]
+    return torch.nn.functional.normalize(zscore_over_time(x).flatten(1), dim=1)
 
 
-def retrieve_from_bank(query, bank):
+def retrieve_from_bank(query, bank, trim_frames=EDGE_FRAMES):
     """The window of the training music most similar to each stretch of a decoded log-mel.
 
     A query longer than the bank's segments is cut into chunks of the
     segments' length; each chunk picks the bank window (stride a quarter of
-    its length) with the highest cosine similarity after z-scoring over time
-    (the identification rule of :mod:`sk_eeg2music.metrics`).
+    its length) with the highest cosine similarity after z-scoring over time,
+    ``trim_frames`` dropped at each edge of both: the identification rule of
+    :mod:`sk_eeg2music.metrics`. Without the trim, an encoder whose padding
+    makes its first frames large (the L1-only ablation) matched every trial
+    to the few windows that start with a transient.
 
     Parameters
     ----------
@@ -322,6 +325,9 @@ def retrieve_from_bank(query, bank):
         Decoded log-mel (any scale).
     bank : Tensor, shape (n_segments, n_mels, n_frames)
         z-scored log-mel of the distinct training segments.
+    trim_frames : int, default=EDGE_FRAMES
+        Frames left out of the similarity at each edge of a chunk (not of
+        the returned windows, which are whole).
 
     Returns
     -------
@@ -333,8 +339,10 @@ def retrieve_from_bank(query, bank):
     out = []
     for start in range(0, n_times, length):
         chunk = query[..., start : start + length]
-        flat, raw = _windows(bank, chunk.shape[-1], max(1, chunk.shape[-1] // 4))
-        sims = torch.nn.functional.normalize(zscore_over_time(chunk).flatten(1), dim=1) @ flat.T
+        n = chunk.shape[-1]
+        raw = bank.unfold(-1, n, max(1, n // 4))  # (n_bank, n_mels, n_win, n)
+        raw = raw.permute(0, 2, 1, 3).reshape(-1, bank.shape[1], n)
+        sims = _unit_rows(chunk, trim_frames) @ _unit_rows(raw, trim_frames).T
         out.append(zscore_over_time(raw[sims.argmax(dim=1)]))
     return torch.cat(out, dim=-1)
 

@@ -212,6 +212,20 @@ def test_retrieval_finds_the_matching_training_window():
     torch.testing.assert_close(blend_with_prior(query, bank, 0.0), zscore_over_time(query))
 
 
+def test_retrieval_ignores_the_edge_frames_as_the_metrics_do():
+    # A decoded log-mel whose first frames are huge (an encoder's padding) must
+    # still match its own window, not the window that starts with a transient.
+    torch.manual_seed(0)
+    bank = zscore_over_time(torch.randn(6, 4, 24))
+    bank[5, :, :2] += 12.0  # a training window that starts with a transient
+    bank = zscore_over_time(bank)
+    query = bank[2:3].clone() + 0.2 * torch.randn(1, 4, 24)
+    query[..., :2] += 12.0
+    torch.testing.assert_close(retrieve_from_bank(query, bank), bank[2:3], atol=1e-4, rtol=0)
+    untrimmed = retrieve_from_bank(query, bank, trim_frames=0)
+    torch.testing.assert_close(untrimmed, bank[5:6], atol=1e-4, rtol=0)
+
+
 def test_prior_weight_changes_only_the_waveform(data):
     X, y, _, _ = data
     net = tiny_gan().fit(X, y)
