@@ -77,8 +77,14 @@ DOC = HERE.parent / "docs" / "benchmarks.md"
 #: Models of a default run (the ablations cost extra GAN fits: add them by name).
 DEFAULT = ("gan", "reduced-rank", "linear-mel", "beat-template", "time-shifted-gan", "shuffled-gan")
 #: References of the p-value columns: strongest linear (pooled and per condition),
-#: no-EEG baseline, null.
-REFERENCES = ("reduced-rank", "reduced-rank-by-condition", "beat-template", "time-shifted-gan")
+#: no-EEG baseline, both nulls.
+REFERENCES = (
+    "reduced-rank",
+    "reduced-rank-by-condition",
+    "beat-template",
+    "time-shifted-gan",
+    "shuffled-gan",
+)
 #: Metrics of the p-value table (a column only where the summary has its p-values).
 P_METRICS = ("feature_r", "feature_r_beat", "feature_id_acc", "feature_mm_acc", "mm_acc")
 #: Beat period (s) of the simulated music, for the time-shifted null's offsets
