@@ -33,6 +33,7 @@ Usage::
 
 import argparse
 import ctypes
+import json
 import resource
 import statistics
 import time
@@ -261,10 +262,14 @@ def main(argv=None):
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--malloc", choices=("default", "fixed"), default="default")
+    parser.add_argument("--json", default=None, help="also write the result dict to this file")
     args = parser.parse_args(argv)
     r = measure_gan(
         args.preset, args.threads, args.trials, args.repeats, args.device, malloc=args.malloc
     )
+    if args.json is not None:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(r, f)
     n_thr = r["threads"]
     print(
         f"preset={r['preset']} on {r['device']}: generator {r['n_params_g'] / 1e6:.3f} M params, "

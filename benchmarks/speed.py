@@ -33,6 +33,7 @@ Usage::
 
 import argparse
 import datetime
+import json
 import os
 import resource
 import signal
@@ -182,24 +183,40 @@ def section_gan(rec, args):
     for device in args.device:
         on_cpu = not device.startswith("cuda")
         presets = ["cpu"] if on_cpu else ["cpu", "gpu"]
-        # On CPU, glibc's default malloc first (fixing the thresholds cannot be
-        # undone in-process), then fixed thresholds: see gan_speed's docstring.
+        # On CPU, glibc's default malloc and fixed thresholds (see gan_speed's docstring).
         mallocs = ["default", "fixed"] if on_cpu else ["default"]
         for preset in presets:
             for malloc in mallocs:
                 _gan_rows(rec, args, measure_gan, device, preset, malloc)
 
 
+def _measure_gan(measure_gan, args, device, preset, malloc):
+    """:func:`gan_speed.measure_gan`; with fixed malloc thresholds in a child process.
+
+    Fixing glibc's thresholds cannot be undone in-process, and the later
+    sections must run with the allocator a user has.
+    """
+    repeats = 3 if args.quick else 5
+    if malloc == "default":
+        return measure_gan(preset, threads=args.threads, trials=32, repeats=repeats, device=device)
+    with tempfile.TemporaryDirectory(prefix="gan_speed_") as tmp:
+        out = Path(tmp) / "gan_speed.json"
+        subprocess.run(
+            [
+                sys.executable, str(HERE / "gan_speed.py"), "--preset", preset,
+                "--threads", str(args.threads), "--trials", "32", "--repeats", str(repeats),
+                "--device", device, "--malloc", malloc, "--json", str(out),
+            ],
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
 def _gan_rows(rec, args, measure_gan, device, preset, malloc):
-    clock = Clock()
-    r = measure_gan(
-        preset,
-        threads=args.threads,
-        trials=32,
-        repeats=3 if args.quick else 5,
-        device=device,
-        malloc=malloc,
-    )
+    clock = Clock()  # counts a child's CPU time too
+    r = _measure_gan(measure_gan, args, device, preset, malloc)
     t = clock.timing()
     label = device_label(device, r["threads"])
     on_cpu = not device.startswith("cuda")

@@ -514,16 +514,17 @@ def test_comparison_split_labels(comparison):
 
 # ------------------------------------------------------------ finetune_stages
 
+_STAGES_TINY = [
+    "--n-subjects", "3", "--n-repetitions", "1", "--stimulus-seconds", "4",
+    "--segment-seconds", "1", "--audio-sfreq", "8000", "--conditions", "listening",
+    "--n-splits", "3", "--preset", "tiny",
+]  # fmt: skip
+
 
 def test_finetune_stages_scores_each_stage_and_the_frozen_encoder_keeps_features(script, tmp_path):
     stages = script("finetune_stages")
     doc = tmp_path / "b.md"
-    argv = [
-        "--n-subjects", "3", "--n-repetitions", "1", "--stimulus-seconds", "4",
-        "--segment-seconds", "1", "--audio-sfreq", "8000", "--conditions", "listening",
-        "--n-splits", "3", "--fold", "1", "--epochs", "2", "--preset", "tiny",
-        "--doc", str(doc), "--quiet",
-    ]  # fmt: skip
+    argv = [*_STAGES_TINY, "--fold", "1", "--epochs", "2", "--doc", str(doc), "--quiet"]
     table = stages.main(argv)
     assert table["stage"].tolist() == [
         "stages 1-3",
@@ -542,11 +543,7 @@ def test_finetune_stages_scores_each_stage_and_the_frozen_encoder_keeps_features
 def test_finetune_stages_runs_an_ablation_into_its_own_block(script, tmp_path):
     stages = script("finetune_stages")
     doc = tmp_path / "b.md"
-    argv = [
-        "--n-subjects", "3", "--n-repetitions", "1", "--stimulus-seconds", "4",
-        "--segment-seconds", "1", "--audio-sfreq", "8000", "--conditions", "listening",
-        "--n-splits", "3", "--epochs", "1", "--preset", "tiny", "--doc", str(doc), "--quiet",
-    ]  # fmt: skip
+    argv = [*_STAGES_TINY, "--epochs", "1", "--doc", str(doc), "--quiet"]
     table = stages.main([*argv, "--model", "gan-recon-only", "--prior-weights", "0"])
     assert table["stage"].tolist() == [
         "stages 1-3",
