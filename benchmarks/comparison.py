@@ -7,7 +7,8 @@ optionally scaled down), under a subject-grouped split with **all** folds:
 
 * feature level: decoded log-mel at the EEG rate against the true one
   (feature r, feature r beyond the beat where the evaluation reports it,
-  n-way identification with its chance, match–mismatch);
+  n-way identification with its chance, match–mismatch, and song identification
+  of whole recordings, one vote per recording, chance 1 / n_songs);
 * waveform level: trimmed mel r, match–mismatch, song identification, Fréchet
   mel distance beside the originals' floor;
 * paired Wilcoxon p-values (Holm-adjusted) against the strongest linear model
@@ -100,6 +101,7 @@ FEATURE_COLUMNS = [
     "feature r beyond beat [95% CI]",
     "feature id (chance)",
     "feature mm",
+    "song id per recording",
 ]
 #: Columns of the waveform-level table: the synthesised audio.
 WAVEFORM_COLUMNS = ["model", "condition", "mel r", "mm", "song id (chance)", "FMD (floor)"]
@@ -496,7 +498,7 @@ def summarize_run(evaluations):
     refs = [r for r in REFERENCE_MODELS if r in set(pooled.trials.model)]
     summary = pooled.summary(references=refs) if refs else pooled.summary()
     metrics = [m for m in TRIAL_METRICS if m in per_seed.columns]
-    metrics += [m for m in ("song_acc", "fmd") if m in per_seed.columns]
+    metrics += [m for m in ("song_acc", "feature_song_acc", "fmd") if m in per_seed.columns]
     spread = per_seed.groupby(["model", "condition"], sort=False).agg(
         n_seeds=("seed", "nunique"), **{f"{m}_sd": (m, "std") for m in metrics}
     )
@@ -550,6 +552,7 @@ def score_table(summary):
                 "feature r beyond beat [95% CI]": _interval(r, "feature_r_beat"),
                 "feature id (chance)": f"{_cell(r, 'feature_id_acc')} ({_num(r.get('id_chance'))})",
                 "feature mm": _cell(r, "feature_mm_acc"),
+                "song id per recording": _cell(r, "feature_song_acc"),
                 "mel r": _cell(r, "mel_r"),
                 "mm": _cell(r, "mm_acc"),
                 "song id (chance)": f"{_cell(r, 'song_acc')} ({_num(r.get('song_chance'))})",
@@ -788,7 +791,9 @@ def main(argv=None):
                 )
                 + ".",
                 "",
-                "Feature level (decoded log-mel at the EEG rate, before synthesis):",
+                "Feature level (decoded log-mel at the EEG rate, before synthesis; song id "
+                "per recording: the song of each whole recording from its segments, chance "
+                "1 / n_songs, mean over the folds that recorded it):",
                 "",
                 markdown_table(scores[FEATURE_COLUMNS]),
                 "",

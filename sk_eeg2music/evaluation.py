@@ -229,7 +229,17 @@ def _limit_threads(n_threads):
                 torch.set_num_threads(before)
 
 
-def score_trials(y_true, y_pred, audio_sfreq, *, stimulus, segment, features=None, reference=None):
+def score_trials(
+    y_true,
+    y_pred,
+    audio_sfreq,
+    *,
+    stimulus,
+    segment,
+    features=None,
+    reference=None,
+    recording=None,
+):
     """Per-trial scores of one test set, at the waveform and (given features) feature level.
 
     Parameters
@@ -249,6 +259,9 @@ def score_trials(y_true, y_pred, audio_sfreq, *, stimulus, segment, features=Non
         An EEG-free prediction of the features, fitted on the training trials
         only: the beat template (:func:`beat_reference`). With ``features``,
         adds ``feature_r_beat``.
+    recording : ndarray, shape (n_trials,) | None, default=None
+        Recording each segment was cut from (see :func:`recording_labels`);
+        with ``features`` and at least two songs, adds ``feature_song_acc``.
 
     Returns
     -------
@@ -260,7 +273,10 @@ def score_trials(y_true, y_pred, audio_sfreq, *, stimulus, segment, features=Non
         and, with a reference, ``feature_r_beat`` (feature r beyond the
         reference: the partial correlation of
         :func:`~sk_eeg2music.metrics.feature_correlation_per_trial`, chance 0;
-        the beat template itself scores 0).
+        the beat template itself scores 0) and, with recordings,
+        ``feature_song_acc`` (whether the trial's *recording* was assigned its
+        song by :func:`~sk_eeg2music.metrics.feature_song_identification_per_recording`,
+        repeated on each of its segments; chance ``1 / n_songs``).
 
     Examples
     --------
@@ -303,6 +319,12 @@ def score_trials(y_true, y_pred, audio_sfreq, *, stimulus, segment, features=Non
             out["feature_id_acc"] = metrics.feature_identification_accuracy_per_trial(
                 F_true, features
             )
+        if recording is not None and len(np.unique(stimulus)) >= 2:
+            _, rec_of = np.unique(recording, return_inverse=True)
+            hit = metrics.feature_song_identification_per_recording(
+                F_true, features, stimulus, segment, recording
+            )
+            out["feature_song_acc"] = hit[rec_of]
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
 
@@ -355,6 +377,29 @@ def beat_reference(y, audio_sfreq, stimulus, segment, n_mels, n_frames, index=No
     return mean_log_mel(rows, audio_sfreq, hop, n_mels, sample_weight=counts)
 
 
+def recording_labels(data):
+    """One label per recording: the segments of one presentation of one song.
+
+    Parameters
+    ----------
+    data : EEGMusicData
+
+    Returns
+    -------
+    labels : ndarray of str, shape (n_trials,)
+        ``subject|stimulus|condition|repetition``; without ``data.repetition``
+        (a design that does not say) the presentations of one (subject,
+        stimulus, condition) share a label.
+    """
+    parts = [data.subject, data.stimulus, data.condition]
+    if data.repetition is not None:
+        parts.append(data.repetition)
+    labels = np.asarray(parts[0], dtype=str)
+    for p in parts[1:]:
+        labels = np.char.add(np.char.add(labels, "|"), np.asarray(p, dtype=str))
+    return labels
+
+
 def segment_keys(stimulus, segment):
     """One label per distinct (stimulus, segment): the music a trial heard.
 
@@ -369,7 +414,7 @@ def segment_keys(stimulus, segment):
     return np.char.add(np.char.add(np.asarray(stimulus, dtype=str), "#"), np.asarray(segment, str))
 
 
-def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, trial_scores):
+def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, trial_scores, recording=None):
     """Fold-level scores of one condition: means of the per-trial ones, chances, p, realism."""
     with metrics.shared_spectrograms():
         out = score_reconstructions(y_true, y_pred, audio_sfreq, stimulus)
@@ -386,6 +431,14 @@ def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, trial_scores):
             out[name.replace("_acc", "_p")] = metrics.binomial_p_value(
                 out[name], int(valid.sum()), 0.5
             )
+    if "feature_song_acc" in trial_scores and recording is not None:
+        # One vote per recording, not per segment.
+        _, first = np.unique(recording, return_index=True)
+        out["feature_song_acc"] = float(np.mean(trial_scores["feature_song_acc"][first]))
+        out["n_recordings"] = len(first)
+        out["feature_song_p"] = metrics.binomial_p_value(
+            out["feature_song_acc"], len(first), out["song_chance"]
+        )
     if "feature_id_acc" in out and "id_chance" in out:
         out["feature_id_p"] = metrics.binomial_p_value(
             out["feature_id_acc"], len(y_true), out["id_chance"]
@@ -479,6 +532,7 @@ def _scored_fold(estimator, data, train, test, n_threads=None, features=True):
                 y, data.audio_sfreq, data.stimulus, data.segment, *feats.shape[1:], index=train
             )
         condition, stimulus, segment = data.condition[test], data.stimulus[test], data.segment[test]
+        recording = recording_labels(data)[test]
         y_test = y[test]
         scores = []
         for cond in np.unique(condition):
@@ -491,8 +545,11 @@ def _scored_fold(estimator, data, train, test, n_threads=None, features=True):
                 segment=segment[sel],
                 features=None if feats is None else feats[sel],
                 reference=reference,
+                recording=recording[sel],
             )
-            fold = _fold_scores(y_test[sel], y_pred[sel], data.audio_sfreq, stimulus[sel], trial)
+            fold = _fold_scores(
+                y_test[sel], y_pred[sel], data.audio_sfreq, stimulus[sel], trial, recording[sel]
+            )
             scores.append((str(cond), {**fold, **facts}, trial))
     return y_pred, elapsed, scores
 
@@ -601,8 +658,10 @@ def cross_validate_reconstruction(
     scores : pandas.DataFrame
         One row per (fold, condition) with the columns of
         :func:`score_reconstructions`, the means of :func:`score_trials`,
-        ``mm_p`` / ``feature_mm_p`` / ``feature_id_p`` (one-sided binomial
-        p-values), ``fmd`` and ``fmd_floor`` (Fréchet mel distance of the
+        ``mm_p`` / ``feature_mm_p`` / ``feature_id_p`` / ``feature_song_p``
+        (one-sided binomial p-values), ``feature_song_acc`` and
+        ``n_recordings`` (song identification of whole recordings, one vote
+        each), ``fmd`` and ``fmd_floor`` (Fréchet mel distance of the
         reconstructions and of two halves of the originals), plus ``model``,
         ``split``, ``fold``, ``condition``, ``test_subjects``, ``fit_seconds``
         and, for models with an early-stopped encoder (the GANs),
@@ -718,6 +777,9 @@ class Evaluation:
                 "id_chance",
                 "song_acc",
                 "song_chance",
+                "feature_song_acc",
+                "feature_song_p",
+                "n_recordings",
                 "fmd",
                 "fmd_floor",
                 "fit_seconds",

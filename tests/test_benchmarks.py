@@ -475,6 +475,10 @@ def test_comparison_score_table_feature_r_beyond_beat(comparison):
         pd.DataFrame([_summary_row(n_seeds=3, feature_r_beat_sd=0.02, **beat)])
     )
     assert seeds.loc[0, "feature r beyond beat [95% CI]"] == "0.080 ± 0.020 [0.010, 0.150]"
+    # Song identification of whole recordings: "–" for shards that predate it.
+    assert without.loc[0, "song id per recording"] == "–"
+    rec = comparison.score_table(pd.DataFrame([_summary_row(feature_song_acc=0.4)]))
+    assert rec.loc[0, "song id per recording"] == "0.400"
     # Each of the doc's two tables is a subset of the score table's columns.
     assert set(comparison.FEATURE_COLUMNS) | set(comparison.WAVEFORM_COLUMNS) == set(
         comparison.TABLE_COLUMNS

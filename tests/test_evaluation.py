@@ -23,6 +23,7 @@ from sk_eeg2music.evaluation import (
     cross_validate_reconstruction,
     evaluate_models,
     fit_predict,
+    recording_labels,
     score_reconstructions,
     score_trials,
     segment_keys,
@@ -342,6 +343,53 @@ def test_score_trials_adds_feature_r_beat_with_a_reference():
     assert s["feature_r"].mean() > 0.1  # ... which the plain r credits
     good = score_trials(y, y, 8000, features=F_true, reference=beat, **kw)
     assert good["feature_r_beat"] == pytest.approx(1.0)
+
+
+def test_score_trials_song_identification_of_whole_recordings():
+    rng = np.random.default_rng(0)
+    # Songs a and b, 2 positions, 2 recordings of each song (same audio per position).
+    stimulus = np.repeat(["a", "b"], 4)
+    segment = np.tile([0, 1], 4)
+    y = rng.standard_normal((4, 16000)).astype(np.float32)[[0, 1, 0, 1, 2, 3, 2, 3]]
+    recording = np.repeat([0, 1, 2, 3], 2)
+    F_true = metrics.feature_target(y, 8000, 32.0, n_mels=16)
+    kw = dict(stimulus=stimulus, segment=segment, features=F_true)
+    assert "feature_song_acc" not in score_trials(y, y, 8000, **kw)
+    s = score_trials(y, y, 8000, recording=recording, **kw)
+    np.testing.assert_array_equal(s["feature_song_acc"], 1.0)
+    swapped = score_trials(
+        y,
+        y,
+        8000,
+        stimulus=stimulus,
+        segment=segment,
+        features=F_true[::-1].copy(),
+        recording=recording,
+    )
+    np.testing.assert_array_equal(swapped["feature_song_acc"], 0.0)
+
+
+def test_fold_table_scores_song_identification_once_per_recording(simulated):
+    data = simulated("mos").select(condition="listening")
+    ev = evaluate_models(_eeg_free_models(data.sfreq), data, GroupKFold(2), progress=False)
+    n_recordings = len(np.unique(recording_labels(data)))
+    assert ev.folds.groupby("model").n_recordings.sum().eq(n_recordings).all()
+    # No EEG: every recording gets the same guess, so the template scores chance.
+    beat = ev.folds[ev.folds.model == "beat-template"]
+    np.testing.assert_allclose(beat.feature_song_acc, beat.song_chance)
+    assert "feature_song_acc" in ev.summary().columns
+
+
+def test_recording_labels_separate_repetitions(simulated):
+    data = simulated("mos")
+    labels = recording_labels(data)
+    key = list(zip(data.subject, data.stimulus, data.condition, data.repetition))
+    assert len(np.unique(labels)) == len(set(key))
+    # Without repetitions, one (subject, stimulus, condition) is one label.
+    data.repetition = None
+    assert len(np.unique(recording_labels(data))) == len(
+        set(zip(data.subject, data.stimulus, data.condition))
+    )
 
 
 class _NoisyOracle(RegressorMixin, BaseEstimator):

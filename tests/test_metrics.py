@@ -578,6 +578,64 @@ def test_feature_identification():
     assert metrics.feature_identification_accuracy(F3, np.concatenate([noisy] * 3)) == 1.0
 
 
+def _song_design(n_songs=4, n_positions=3, n_recordings_per_song=2, seed=0):
+    """True features of songs cut in segments, one copy per recording of each song."""
+    rng = np.random.default_rng(seed)
+    songs = rng.standard_normal((n_songs, n_positions, 8, 32))
+    stim, seg, rec = np.meshgrid(
+        np.arange(n_songs), np.arange(n_positions), np.arange(n_recordings_per_song), indexing="ij"
+    )
+    stim, seg, rec = stim.ravel(), seg.ravel(), stim.ravel() * n_recordings_per_song + rec.ravel()
+    F = songs[stim, seg]
+    return F, np.array([f"song-{s}" for s in stim]), seg, rec, rng
+
+
+def test_feature_song_identification_by_recording():
+    F, stimulus, segment, recording, rng = _song_design()
+    kw = dict(stimulus=stimulus, segment=segment, recording=recording)
+    f = metrics.feature_song_identification_per_recording
+    hit = f(F, F + 2.0 * rng.standard_normal(F.shape), **kw)
+    assert hit.shape == (8,)
+    assert hit.mean() == 1.0
+    # Each recording decoded as the next song at the same positions: always wrong.
+    nxt = np.array(
+        [
+            np.flatnonzero((stimulus == f"song-{(int(s[-1]) + 1) % 4}") & (segment == g))[0]
+            for s, g in zip(stimulus, segment)
+        ]
+    )
+    assert f(F, F[nxt], **kw).mean() == 0.0
+    # An EEG-free prediction shared by every trial picks one song for all: chance.
+    shared = np.broadcast_to(F[0], F.shape)
+    assert f(F, shared, **kw).mean() == pytest.approx(1 / 4)
+    # A constant prediction ties every song: credit 1 / 4 each.
+    np.testing.assert_allclose(f(F, np.zeros_like(F), **kw), 1 / 4)
+
+
+def test_feature_song_identification_pools_segments_of_a_recording():
+    # Per segment the signal is weak; summed over a recording's segments it names the song.
+    F, stimulus, segment, recording, rng = _song_design(n_positions=12, n_recordings_per_song=10)
+    noisy = F + 15.0 * rng.standard_normal(F.shape)
+    kw = dict(stimulus=stimulus, segment=segment)
+    one_segment = metrics.feature_song_identification_per_recording(
+        F, noisy, recording=np.arange(len(F)), **kw
+    )
+    whole = metrics.feature_song_identification_per_recording(F, noisy, recording=recording, **kw)
+    assert one_segment.mean() < 0.6
+    assert whole.mean() > one_segment.mean() + 0.3
+
+
+def test_feature_song_identification_bad_input():
+    F, stimulus, segment, recording, _ = _song_design()
+    f = metrics.feature_song_identification_per_recording
+    with pytest.raises(ValueError, match="recording must have shape"):
+        f(F, F, stimulus, segment, recording[:-1])
+    with pytest.raises(ValueError, match="several songs"):
+        f(F, F, stimulus, segment, np.zeros(len(F), int))
+    with pytest.raises(ValueError, match="same shape"):
+        f(F, F[:-1], stimulus, segment, recording)
+
+
 # ----------------------------------------------------------------------------- match-mismatch
 
 

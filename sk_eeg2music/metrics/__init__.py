@@ -25,7 +25,9 @@ the frames whose 32-ms window reaches past the trial at 64 and 125 Hz.
 Levels: waveform metrics score what a listener hears (after synthesis);
 :func:`feature_correlation` and :func:`feature_identification_accuracy` score
 the decoded log-mel before any synthesis; :func:`match_mismatch_accuracy`
-works at both. :func:`frechet_mel_distance` measures realism, not fidelity.
+works at both; :func:`feature_song_identification_per_recording` names the
+song of a whole recording (MOS-style trial classification) from its decoded
+segments. :func:`frechet_mel_distance` measures realism, not fidelity.
 With ``reference=`` (an EEG-free prediction such as the beat template),
 :func:`feature_correlation` is the partial r beyond it: a beat-only prediction
 scores 0 there.
@@ -45,6 +47,7 @@ from ._features import (
     feature_correlation_per_trial,
     feature_identification_accuracy,
     feature_identification_accuracy_per_trial,
+    feature_song_identification_per_recording,
     feature_target,
 )
 from ._identification import (
@@ -86,6 +89,7 @@ __all__ = [
     "feature_correlation_per_trial",
     "feature_identification_accuracy",
     "feature_identification_accuracy_per_trial",
+    "feature_song_identification_per_recording",
     "feature_target",
     "frechet_mel_distance",
     "frechet_mel_floor",

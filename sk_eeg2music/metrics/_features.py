@@ -299,3 +299,101 @@ def feature_identification_accuracy_per_trial(F_true, F_pred, top_k=1, trim_fram
     zt = _zscore_time(_trim_features(F_true[first], trim_frames).astype(np.float64))
     zp = _zscore_time(_trim_features(F_pred, trim_frames).astype(np.float64))
     return _topk_hits(_similarity(zp, zt), inverse, top_k)
+
+
+def _aligned_song_scores(F_true, F_pred, stimulus, segment, trim_frames):
+    """Similarity of each decoded segment with every song's true features at its position.
+
+    Returns
+    -------
+    scores : ndarray, shape (n_trials, n_stimuli)
+        NaN where a song has no true segment at that position.
+    songs : ndarray of str, shape (n_stimuli,)
+    """
+    songs, song_of = np.unique(stimulus, return_inverse=True)
+    positions, position_of = np.unique(segment, return_inverse=True)
+    # One true target per (song, position): its trials share the music.
+    key = song_of * len(positions) + position_of
+    keys, first = np.unique(key, return_index=True)
+    zt = _zscore_time(_trim_features(F_true[first], trim_frames).astype(np.float64))
+    zp = _zscore_time(_trim_features(F_pred, trim_frames).astype(np.float64))
+    sim = _similarity(zp, zt)  # (n_trials, n_keys)
+    lookup = np.full(len(songs) * len(positions), -1)
+    lookup[keys] = np.arange(len(keys))
+    wanted = lookup[np.arange(len(songs))[None, :] * len(positions) + position_of[:, None]]
+    scores = np.take_along_axis(sim, np.maximum(wanted, 0), axis=1)
+    scores[wanted < 0] = np.nan
+    return scores, songs
+
+
+def feature_song_identification_per_recording(
+    F_true, F_pred, stimulus, segment, recording, trim_frames=EDGE_FRAMES
+):
+    """Which song a whole recording heard or imagined, from its decoded segments.
+
+    Each decoded segment is compared (band-wise correlation, as in
+    :func:`feature_identification_accuracy`) with every song's true features
+    *at the same position* (trials are time-locked to their song); a
+    recording's score for a song is the mean over its segments, and its guess
+    is the best-scoring song. The n-way task of MOS-style imagery studies,
+    which classify whole trials. An EEG-free prediction shared by every trial
+    guesses the same song for all recordings: chance, ``1 / n_songs`` with
+    balanced songs.
+
+    Parameters
+    ----------
+    F_true, F_pred : ndarray, shape (n_trials, n_mels, n_frames)
+        True and decoded log-mel at the EEG frame rate.
+    stimulus : ndarray of str, shape (n_trials,)
+        Song of each trial.
+    segment : ndarray of int, shape (n_trials,)
+        Position of each trial's segment in its song.
+    recording : ndarray, shape (n_trials,)
+        Label of the recording each segment was cut from (one subject's
+        presentation of one song in one condition); every recording must hold
+        one song.
+    trim_frames : int, default=2
+        Frames dropped at each segment edge.
+
+    Returns
+    -------
+    hit : ndarray, shape (n_recordings,)
+        1 for a hit, 0 for a miss, ``1 / n_tied`` for ties (their expectation),
+        in the order of ``np.unique(recording)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.metrics import feature_song_identification_per_recording
+    >>> rng = np.random.default_rng(0)
+    >>> F = rng.standard_normal((4, 8, 32))  # songs a and b, 2 segments each
+    >>> stimulus, segment = np.array(["a", "a", "b", "b"]), np.array([0, 1, 0, 1])
+    >>> recording = np.array([0, 0, 1, 1])
+    >>> feature_song_identification_per_recording(F, F, stimulus, segment, recording)
+    array([1., 1.])
+    >>> feature_song_identification_per_recording(F, F[[2, 3, 0, 1]], stimulus, segment, recording)
+    array([0., 0.])
+    """
+    F_true, F_pred = _check_feature_pair(F_true, F_pred)
+    n = len(F_true)
+    stimulus, segment, recording = (np.asarray(a) for a in (stimulus, segment, recording))
+    for name, a in (("stimulus", stimulus), ("segment", segment), ("recording", recording)):
+        if a.shape != (n,):
+            raise ValueError(f"{name} must have shape (n_trials,) = ({n},); got {a.shape}.")
+    recordings, rec_of = np.unique(recording, return_inverse=True)
+    scores, songs = _aligned_song_scores(F_true, F_pred, stimulus, segment, trim_frames)
+    own = np.searchsorted(songs, stimulus)
+    hit = np.empty(len(recordings))
+    for r in range(len(recordings)):
+        rows = rec_of == r
+        if len(np.unique(own[rows])) != 1:
+            raise ValueError(
+                f"recording {recordings[r]!r} holds segments of several songs: "
+                f"{sorted(set(stimulus[rows]))}."
+            )
+        total = np.nanmean(scores[rows], axis=0)
+        # A song absent at every position of this recording cannot be guessed.
+        total = np.where(np.isnan(total), -np.inf, total)
+        best = np.flatnonzero(total == total.max())
+        hit[r] = float(own[rows][0] in best) / len(best)
+    return hit
