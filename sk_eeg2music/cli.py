@@ -360,7 +360,7 @@ def _print_summary(summary):
         "feature_mm_acc",
         "mel_r",
     ]
-    cols += ["mm_acc", "id_acc", "id_chance", "song_acc", "song_chance"]
+    cols += ["mm_acc", "id_acc", "id_chance", "song_acc", "song_chance", "feature_song_acc"]
     table = summary[[c for c in cols if c in summary]]
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 

@@ -595,8 +595,15 @@ def test_model_names_come_from_the_registry(tmp_path, capsys):
     data = [*TINY_DATA, "--segment-seconds", "2"]  # two segments per stimulus: imposters
     argv = ["evaluate", *data, "--models", "mean-spectrum", "--out", str(out)]
     assert main(argv) == 0
-    assert set(pd.read_csv(out / "metrics.csv").model) == {"mean-spectrum"}
-    assert "evaluating mean-spectrum (loso, 2 folds)" in capsys.readouterr().err
+    summary = pd.read_csv(out / "metrics.csv")
+    assert set(summary.model) == {"mean-spectrum"}
+    captured = capsys.readouterr()
+    assert "evaluating mean-spectrum (loso, 2 folds)" in captured.err
+    # Whole recordings: one song guess per (subject, melody) of a test fold, printed too;
+    # a prediction shared by every trial is at chance.
+    assert summary.n_recordings.tolist() == [2.0]
+    assert summary.feature_song_acc.tolist() == [0.5]
+    assert "feature_song_acc" in captured.out
 
 
 def test_a_model_fitted_on_both_conditions_gets_each_trials_condition(tmp_path):
