@@ -87,7 +87,14 @@ REFERENCES = (
     "shuffled-gan",
 )
 #: Metrics of the p-value table (a column only where the summary has its p-values).
-P_METRICS = ("feature_r", "feature_r_beat", "feature_id_acc", "feature_mm_acc", "mm_acc")
+P_METRICS = (
+    "feature_r",
+    "feature_r_beat",
+    "feature_id_acc",
+    "feature_mm_acc",
+    "feature_song_acc",
+    "mm_acc",
+)
 #: Beat period (s) of the simulated music, for the time-shifted null's offsets
 #: (MOS chorales at 100 BPM; NMED-T songs vary, so none).
 BEAT_PERIOD = {"mos": 0.6, "nmedt": None}
@@ -498,7 +505,7 @@ def summarize_run(evaluations):
     refs = [r for r in REFERENCE_MODELS if r in set(pooled.trials.model)]
     summary = pooled.summary(references=refs) if refs else pooled.summary()
     metrics = [m for m in TRIAL_METRICS if m in per_seed.columns]
-    metrics += [m for m in ("song_acc", "feature_song_acc", "fmd") if m in per_seed.columns]
+    metrics += [m for m in ("song_acc", "fmd") if m in per_seed.columns]
     spread = per_seed.groupby(["model", "condition"], sort=False).agg(
         n_seeds=("seed", "nunique"), **{f"{m}_sd": (m, "std") for m in metrics}
     )
@@ -552,7 +559,7 @@ def score_table(summary):
                 "feature r beyond beat [95% CI]": _interval(r, "feature_r_beat"),
                 "feature id (chance)": f"{_cell(r, 'feature_id_acc')} ({_num(r.get('id_chance'))})",
                 "feature mm": _cell(r, "feature_mm_acc"),
-                "song id per recording": _cell(r, "feature_song_acc"),
+                "song id per recording": _interval(r, "feature_song_acc"),
                 "mel r": _cell(r, "mel_r"),
                 "mm": _cell(r, "mm_acc"),
                 "song id (chance)": f"{_cell(r, 'song_acc')} ({_num(r.get('song_chance'))})",
@@ -793,7 +800,7 @@ def main(argv=None):
                 "",
                 "Feature level (decoded log-mel at the EEG rate, before synthesis; song id "
                 "per recording: the song of each whole recording from its segments, chance "
-                "1 / n_songs, mean over the folds that recorded it):",
+                "1 / n_songs, one vote per recording):",
                 "",
                 markdown_table(scores[FEATURE_COLUMNS]),
                 "",

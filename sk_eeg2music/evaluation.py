@@ -275,8 +275,9 @@ def score_trials(
         :func:`~sk_eeg2music.metrics.feature_correlation_per_trial`, chance 0;
         the beat template itself scores 0) and, with recordings,
         ``feature_song_acc`` (whether the trial's *recording* was assigned its
-        song by :func:`~sk_eeg2music.metrics.feature_song_identification_per_recording`,
-        repeated on each of its segments; chance ``1 / n_songs``).
+        song by :func:`~sk_eeg2music.metrics.feature_song_identification_per_recording`;
+        chance ``1 / n_songs``), given on the first row of each recording and
+        NaN on its other rows.
 
     Examples
     --------
@@ -320,11 +321,14 @@ def score_trials(
                 F_true, features
             )
         if recording is not None and len(np.unique(stimulus)) >= 2:
-            _, rec_of = np.unique(recording, return_inverse=True)
-            hit = metrics.feature_song_identification_per_recording(
+            _, first_row = np.unique(recording, return_index=True)
+            # One value per recording (on its first row): means and paired tests
+            # then count recordings, not the segments they were cut into.
+            song = np.full(len(features), np.nan)
+            song[first_row] = metrics.feature_song_identification_per_recording(
                 F_true, features, stimulus, segment, recording
             )
-            out["feature_song_acc"] = hit[rec_of]
+            out["feature_song_acc"] = song
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
 
@@ -414,7 +418,7 @@ def segment_keys(stimulus, segment):
     return np.char.add(np.char.add(np.asarray(stimulus, dtype=str), "#"), np.asarray(segment, str))
 
 
-def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, trial_scores, recording=None):
+def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, trial_scores):
     """Fold-level scores of one condition: means of the per-trial ones, chances, p, realism."""
     with metrics.shared_spectrograms():
         out = score_reconstructions(y_true, y_pred, audio_sfreq, stimulus)
@@ -431,13 +435,10 @@ def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, trial_scores, recording=
             out[name.replace("_acc", "_p")] = metrics.binomial_p_value(
                 out[name], int(valid.sum()), 0.5
             )
-    if "feature_song_acc" in trial_scores and recording is not None:
-        # One vote per recording, not per segment.
-        _, first = np.unique(recording, return_index=True)
-        out["feature_song_acc"] = float(np.mean(trial_scores["feature_song_acc"][first]))
-        out["n_recordings"] = len(first)
+    if "feature_song_acc" in trial_scores:  # one finite value per recording
+        out["n_recordings"] = int(np.isfinite(trial_scores["feature_song_acc"]).sum())
         out["feature_song_p"] = metrics.binomial_p_value(
-            out["feature_song_acc"], len(first), out["song_chance"]
+            out["feature_song_acc"], out["n_recordings"], out["song_chance"]
         )
     if "feature_id_acc" in out and "id_chance" in out:
         out["feature_id_p"] = metrics.binomial_p_value(
@@ -547,9 +548,7 @@ def _scored_fold(estimator, data, train, test, n_threads=None, features=True):
                 reference=reference,
                 recording=recording[sel],
             )
-            fold = _fold_scores(
-                y_test[sel], y_pred[sel], data.audio_sfreq, stimulus[sel], trial, recording[sel]
-            )
+            fold = _fold_scores(y_test[sel], y_pred[sel], data.audio_sfreq, stimulus[sel], trial)
             scores.append((str(cond), {**fold, **facts}, trial))
     return y_pred, elapsed, scores
 
@@ -711,12 +710,14 @@ def cross_validate_reconstruction(
 
 
 #: Per-trial scores in the order the tables show them (chance: 0 for r, 0.5
-#: for match–mismatch, ``id_chance`` for identification).
+#: for match–mismatch, ``id_chance`` for identification, ``song_chance`` for
+#: ``feature_song_acc``, which has one value per recording).
 TRIAL_METRICS = (
     "feature_r",
     "feature_r_beat",
     "feature_id_acc",
     "feature_mm_acc",
+    "feature_song_acc",
     "mel_r",
     "mm_acc",
     "id_acc",
@@ -777,8 +778,6 @@ class Evaluation:
                 "id_chance",
                 "song_acc",
                 "song_chance",
-                "feature_song_acc",
-                "feature_song_p",
                 "n_recordings",
                 "fmd",
                 "fmd_floor",
@@ -823,12 +822,13 @@ COMPARED_METRICS = (
     "feature_r_beat",
     "feature_id_acc",
     "feature_mm_acc",
+    "feature_song_acc",
     "mel_r",
     "mm_acc",
 )
-#: Hit rates (0, 1 or a tie credit per trial): compared by a sign-flip
-#: permutation test of the mean, not by ranks (see :mod:`sk_eeg2music.stats`).
-RATE_METRICS = ("feature_id_acc", "feature_mm_acc", "id_acc", "mm_acc")
+#: Hit rates (0, 1 or a tie credit per trial or recording): compared by a
+#: sign-flip permutation test of the mean, not by ranks (see :mod:`sk_eeg2music.stats`).
+RATE_METRICS = ("feature_id_acc", "feature_mm_acc", "feature_song_acc", "id_acc", "mm_acc")
 
 
 def evaluate_models(

@@ -477,8 +477,9 @@ def test_comparison_score_table_feature_r_beyond_beat(comparison):
     assert seeds.loc[0, "feature r beyond beat [95% CI]"] == "0.080 ± 0.020 [0.010, 0.150]"
     # Song identification of whole recordings: "–" for shards that predate it.
     assert without.loc[0, "song id per recording"] == "–"
-    rec = comparison.score_table(pd.DataFrame([_summary_row(feature_song_acc=0.4)]))
-    assert rec.loc[0, "song id per recording"] == "0.400"
+    song = dict(feature_song_acc=0.4, feature_song_acc_lo=0.3, feature_song_acc_hi=0.5)
+    rec = comparison.score_table(pd.DataFrame([_summary_row(**song)]))
+    assert rec.loc[0, "song id per recording"] == "0.400 [0.300, 0.500]"
     # Each of the doc's two tables is a subset of the score table's columns.
     assert set(comparison.FEATURE_COLUMNS) | set(comparison.WAVEFORM_COLUMNS) == set(
         comparison.TABLE_COLUMNS

@@ -356,17 +356,13 @@ def test_score_trials_song_identification_of_whole_recordings():
     kw = dict(stimulus=stimulus, segment=segment, features=F_true)
     assert "feature_song_acc" not in score_trials(y, y, 8000, **kw)
     s = score_trials(y, y, 8000, recording=recording, **kw)
-    np.testing.assert_array_equal(s["feature_song_acc"], 1.0)
-    swapped = score_trials(
-        y,
-        y,
-        8000,
-        stimulus=stimulus,
-        segment=segment,
-        features=F_true[::-1].copy(),
-        recording=recording,
-    )
-    np.testing.assert_array_equal(swapped["feature_song_acc"], 0.0)
+    # One value per recording, on its first row: means and paired tests count recordings.
+    first = np.array([True, False] * 4)
+    np.testing.assert_array_equal(s["feature_song_acc"][first], 1.0)
+    assert np.isnan(s["feature_song_acc"][~first]).all()
+    kw["features"] = F_true[::-1].copy()
+    swapped = score_trials(y, y, 8000, recording=recording, **kw)
+    np.testing.assert_array_equal(swapped["feature_song_acc"][first], 0.0)
 
 
 def test_fold_table_scores_song_identification_once_per_recording(simulated):
@@ -377,7 +373,12 @@ def test_fold_table_scores_song_identification_once_per_recording(simulated):
     # No EEG: every recording gets the same guess, so the template scores chance.
     beat = ev.folds[ev.folds.model == "beat-template"]
     np.testing.assert_allclose(beat.feature_song_acc, beat.song_chance)
-    assert "feature_song_acc" in ev.summary().columns
+    summary = ev.summary(references=["beat-template"])
+    assert {"feature_song_acc", "feature_song_acc_lo", "n_recordings"} <= set(summary.columns)
+    # Paired against the beat template, one pair per recording.
+    pairs = ev.comparisons(references=["beat-template"])
+    song = pairs[(pairs.metric == "feature_song_acc") & (pairs.model == "mean-spectrum")]
+    assert song.n_pairs.sum() == n_recordings
 
 
 def test_recording_labels_separate_repetitions(simulated):
