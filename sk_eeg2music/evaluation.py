@@ -398,9 +398,14 @@ def recording_labels(data):
     parts = [data.subject, data.stimulus, data.condition]
     if data.repetition is not None:
         parts.append(data.repetition)
+    return _join_labels(parts, "|")
+
+
+def _join_labels(parts, sep):
+    """Element-wise ``sep.join`` of equal-length label arrays, as strings."""
     labels = np.asarray(parts[0], dtype=str)
     for p in parts[1:]:
-        labels = np.char.add(np.char.add(labels, "|"), np.asarray(p, dtype=str))
+        labels = np.char.add(np.char.add(labels, sep), np.asarray(p, dtype=str))
     return labels
 
 
@@ -415,7 +420,7 @@ def segment_keys(stimulus, segment):
     -------
     keys : ndarray of str, shape (n_trials,)
     """
-    return np.char.add(np.char.add(np.asarray(stimulus, dtype=str), "#"), np.asarray(segment, str))
+    return _join_labels([stimulus, segment], "#")
 
 
 def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, trial_scores):

@@ -383,17 +383,21 @@ def feature_song_identification_per_recording(
     recordings, rec_of = np.unique(recording, return_inverse=True)
     scores, songs = _aligned_song_scores(F_true, F_pred, stimulus, segment, trim_frames)
     own = np.searchsorted(songs, stimulus)
-    hit = np.empty(len(recordings))
-    for r in range(len(recordings)):
-        rows = rec_of == r
-        if len(np.unique(own[rows])) != 1:
-            raise ValueError(
-                f"recording {recordings[r]!r} holds segments of several songs: "
-                f"{sorted(set(stimulus[rows]))}."
-            )
-        total = np.nanmean(scores[rows], axis=0)
-        # A song absent at every position of this recording cannot be guessed.
-        total = np.where(np.isnan(total), -np.inf, total)
-        best = np.flatnonzero(total == total.max())
-        hit[r] = float(own[rows][0] in best) / len(best)
-    return hit
+    song_of_rec = np.zeros(len(recordings), dtype=int)
+    song_of_rec[rec_of] = own
+    mixed = song_of_rec[rec_of] != own
+    if mixed.any():
+        bad = rec_of[np.argmax(mixed)]
+        raise ValueError(
+            f"recording {recordings[bad]!r} holds segments of several songs: "
+            f"{sorted(set(stimulus[rec_of == bad]))}."
+        )
+    # Mean over each recording's segments, NaN (a song without that position) left out.
+    valid = np.isfinite(scores)
+    sums = np.zeros((len(recordings), len(songs)))
+    counts = np.zeros((len(recordings), len(songs)))
+    np.add.at(sums, rec_of, np.where(valid, scores, 0.0))
+    np.add.at(counts, rec_of, valid)
+    # A song absent at every position of a recording cannot be guessed.
+    total = np.divide(sums, counts, out=np.full_like(sums, -np.inf), where=counts > 0)
+    return _topk_hits(total, song_of_rec, top_k=1)
