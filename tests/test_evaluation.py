@@ -152,7 +152,7 @@ def test_parallel_folds_cap_torch_threads_despite_omp_num_threads(simulated, mon
 def test_limit_threads_restores_torch_threads():
     import torch
 
-    from sk_eeg2music.evaluation import _limit_threads, _threads_per_worker
+    from sk_eeg2music.evaluation._folds import _limit_threads, _threads_per_worker
 
     before = torch.get_num_threads()
     with _limit_threads(1):
@@ -463,11 +463,11 @@ def test_beat_reference_reads_the_training_audio_only(simulated, monkeypatch):
         seen.append(reference)
         return score_trials(*a, reference=reference, **kw)
 
-    monkeypatch.setattr(evaluation, "score_trials", spy)
+    monkeypatch.setattr(evaluation._folds, "score_trials", spy)
     model = BeatTemplateBaseline(sfreq=data.sfreq, n_iter=1)
-    evaluation._scored_fold(model, data, train, test)
+    evaluation._folds._scored_fold(model, data, train, test)
     data.y = changed
-    evaluation._scored_fold(model, data, train, test)
+    evaluation._folds._scored_fold(model, data, train, test)
     assert len(seen) == 2
     np.testing.assert_array_equal(seen[0], seen[1])
     np.testing.assert_array_equal(seen[0], ref)

@@ -10,7 +10,8 @@ from sklearn.pipeline import Pipeline
 
 from sk_eeg2music import ByCondition, ChannelScaler, ReducedRankDecoder
 from sk_eeg2music._routing import consumed
-from sk_eeg2music.evaluation import _fit_predict_routed, evaluate_models
+from sk_eeg2music.evaluation import evaluate_models
+from sk_eeg2music.evaluation._folds import _fit_predict_routed
 from sk_eeg2music.pipelines import (
     DEFAULT_MODELS,
     MODELS,
