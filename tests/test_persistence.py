@@ -92,7 +92,7 @@ def test_round_trip_gives_identical_output(name, data, tmp_path):
     np.testing.assert_array_equal(_output(loaded, X[:3]), _output(est, X[:3]))
     info = P.model_info(path)
     assert info["ch_names"] == CH_NAMES and info["n_channels"] == len(CH_NAMES)
-    assert info["package_version"] == P._package_version()
+    assert info["package_version"] == P._format._package_version()
 
 
 def test_gan_round_trip(fitted_gan, data, tmp_path):
@@ -184,15 +184,15 @@ def _rewrite(path, edit_meta=None, edit_arrays=None, rehash=False):
     """Edit a model file; ``rehash`` recomputes the checksum as an attacker would."""
     data = path.read_bytes()
     n = int.from_bytes(data[:8], "little")
-    meta = json.loads(json.loads(data[8 : 8 + n])["__metadata__"][P._META_KEY])
+    meta = json.loads(json.loads(data[8 : 8 + n])["__metadata__"][P._format._META_KEY])
     arrays = st_load(data)
     if edit_meta:
         edit_meta(meta)
     if edit_arrays:
         edit_arrays(arrays)
     if rehash:
-        meta["checksum"] = P._checksum(meta, arrays)
-    path.write_bytes(st_save(arrays, metadata={P._META_KEY: json.dumps(meta)}))
+        meta["checksum"] = P._format._checksum(meta, arrays)
+    path.write_bytes(st_save(arrays, metadata={P._format._META_KEY: json.dumps(meta)}))
 
 
 @pytest.fixture
@@ -353,7 +353,7 @@ def test_two_writers_racing_without_overwrite_exactly_one_wins(data, tmp_path, m
 
 
 def test_allowed_estimators_are_exactly_the_package_estimators_and_pipeline():
-    """A new estimator of the package is allowed without editing persistence.py."""
+    """A new estimator of the package is allowed without editing the persistence package."""
     from sklearn.pipeline import Pipeline
 
     from sk_eeg2music.utils.discovery import all_estimators

@@ -66,7 +66,7 @@ def _craft(path, tree, arrays=None, **changes):
     meta = {
         "format": P.FORMAT,
         "format_version": P.FORMAT_VERSION,
-        "package_version": P._package_version(),
+        "package_version": P._format._package_version(),
         "estimator": _qualname(tree),
         "sfreq": 64.0,
         "audio_sfreq": None,
@@ -76,8 +76,8 @@ def _craft(path, tree, arrays=None, **changes):
         **changes,
     }
     if "checksum" not in changes:
-        meta["checksum"] = P._checksum(meta, arrays)
-    path.write_bytes(st_save(arrays, metadata={P._META_KEY: json.dumps(meta)}))
+        meta["checksum"] = P._format._checksum(meta, arrays)
+    path.write_bytes(st_save(arrays, metadata={P._format._META_KEY: json.dumps(meta)}))
     return path
 
 
@@ -85,7 +85,7 @@ def _parts(path):
     """``(tree, arrays)`` of a real model file."""
     data = path.read_bytes()
     n = int.from_bytes(data[:8], "little")
-    meta = json.loads(json.loads(data[8 : 8 + n])["__metadata__"][P._META_KEY])
+    meta = json.loads(json.loads(data[8 : 8 + n])["__metadata__"][P._format._META_KEY])
     return meta["tree"], st_load(data)
 
 
@@ -352,7 +352,7 @@ def test_deep_json_is_a_value_error_not_a_recursion_error(where, tmp_path):
     deep = "[" * 200_000 + "]" * 200_000
     path = tmp_path / "deep.safetensors"
     if where == "model header":
-        path.write_bytes(st_save({}, metadata={P._META_KEY: deep}))
+        path.write_bytes(st_save({}, metadata={P._format._META_KEY: deep}))
     else:
         header = ('{"__metadata__": {"x": ' + deep + "}}").encode()
         path.write_bytes(len(header).to_bytes(8, "little") + header)
@@ -378,8 +378,8 @@ def test_arrays_numpy_cannot_read_are_a_value_error(dtype, linear_parts, tmp_pat
 
 
 def test_depth_scan_ignores_brackets_inside_strings():
-    assert P._json_depth('{"a": "[[[[{{{{", "b": ["\\"]]]"]}') == 2
-    assert P._json_depth('"unterminated [[[[') == 0
+    assert P._format._json_depth('{"a": "[[[[{{{{", "b": ["\\"]]]"]}') == 2
+    assert P._format._json_depth('"unterminated [[[[') == 0
 
 
 # ------------------------------------------------------------------- fuzzing
@@ -399,7 +399,7 @@ NAMES = [
     "predict",
     "memory",
     "callbacks",
-    *P._TAGS,
+    *P._decode._TAGS,
 ]
 
 
@@ -415,8 +415,8 @@ def _json(payload):
         lambda children: (
             st.lists(children, max_size=4)
             # Tagged values with the keys their tag expects, holding anything.
-            | st.tuples(st.sampled_from(sorted(P._TAGS)), children, children).map(
-                lambda t: {t[0]: t[1], **dict.fromkeys(P._TAGS[t[0]], t[2])}
+            | st.tuples(st.sampled_from(sorted(P._decode._TAGS)), children, children).map(
+                lambda t: {t[0]: t[1], **dict.fromkeys(P._decode._TAGS[t[0]], t[2])}
             )
             | st.dictionaries(
                 st.sampled_from([*NAMES, "source_code", "module__source_code"])
