@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from sk_eeg2music import EEG2MusicGAN
-from sk_eeg2music.models.gan.estimator import random_crops, random_windows
+from sk_eeg2music.models.gan._training import random_crops, random_windows
 from sk_eeg2music.models.gan.losses import (
     discriminator_loss,
     feature_matching_loss,

@@ -54,7 +54,8 @@ exactly as :class:`~sk_eeg2music.EEG2MusicGAN`.
 from skorch.callbacks import LRScheduler
 from skorch.hf import AccelerateMixin
 
-from .estimator import EEG2MusicGAN, random_crops
+from ._training import random_crops
+from .estimator import EEG2MusicGAN
 
 
 class EEG2MusicGANAccelerate(AccelerateMixin, EEG2MusicGAN):

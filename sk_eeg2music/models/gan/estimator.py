@@ -17,10 +17,11 @@ adds the retrieval prior at prediction, ``score`` returns mel-spectrogram
 correlation, and ``fit``/``partial_fit`` infer shapes from the data (as
 braindecode does), scope the random seed and (``fit``, staged training) run
 the two pre-training stages of :mod:`._staged` before skorch's epochs.
+The presets' sizes and budgets are in :mod:`._presets`; crops, optimizer
+groups and the cached decoder stage in :mod:`._training`.
 """
 
 import contextlib
-import inspect
 import numbers
 
 import numpy as np
@@ -43,15 +44,24 @@ from ...utils._validation import (
 )
 from .._interrupt import InterruptibleMixin
 from ._linear_path import fit_linear_path
+from ._presets import DDSP_LR, PRESETS
 from ._staged import (
     blend_with_prior,
     decoder_cache_key,
     encode_mel,
-    pretrain_decoder,
     train_encoder,
     unique_audio,
 )
-from .discriminators import MultiPeriodDiscriminator, MultiScaleDiscriminator
+from ._training import (
+    DiscriminatorLRScheduler,
+    _accepted,
+    _eval_mode,
+    _fit_decoder,
+    decoder_state_names,
+    random_crops,
+    random_windows,
+    split_param_group,
+)
 from .generator import DECODERS, Generator
 from .losses import (
     ADVERSARIAL_LOSSES,
@@ -62,80 +72,6 @@ from .losses import (
     weighted_sum,
     zscore_over_time,
 )
-
-#: Lags (s) of the generator's linear path: those of the reduced-rank baseline.
-LINEAR_WINDOW = (-0.1, 0.5)
-
-#: Network sizes per preset; explicit ``module__*`` / ``discriminator__*`` /
-#: ``criterion__*`` parameters override them.
-PRESETS = {
-    # ~0.3 M-parameter generator and ~0.17 M-parameter 3-scale MelGAN
-    # discriminator: trains at tens of audio-seconds per second on 2 cores.
-    "cpu": dict(
-        module=dict(
-            encoder_channels=64,
-            upsample_channels=128,
-            min_channels=8,
-            resblock_kernel_sizes=(3,),
-            resblock_dilations=((1, 3),),
-            resblock_type=2,
-            aux_mels=64,
-            linear_window=LINEAR_WINDOW,
-        ),
-        discriminator=(
-            MultiScaleDiscriminator,
-            dict(n_scales=3, channels=4, max_channels=64, n_layers=4, downsampling=4),
-        ),
-        criterion=dict(n_mels=64),
-        # Upsampler steps on the training music, encoder epochs (early-stopped).
-        stages=dict(decoder_steps=240, encoder_epochs=60),
-        # The DDSP-style decoder learns the training music in far fewer CPU
-        # steps than the upsampler (docs/benchmarks.md, "DDSP-style decoder").
-        decoder="ddsp",
-    ),
-    # HiFi-GAN V1-sized upsampler (MRF with kernels 3/7/11) and its
-    # multi-period discriminator: for CUDA.
-    "gpu": dict(
-        module=dict(
-            encoder_channels=256,
-            upsample_channels=512,
-            min_channels=32,
-            resblock_kernel_sizes=(3, 7, 11),
-            resblock_dilations=((1, 3, 5), (1, 3, 5), (1, 3, 5)),
-            resblock_type=1,
-            aux_mels=80,
-            init_std=0.01,
-            linear_window=LINEAR_WINDOW,
-        ),
-        discriminator=(MultiPeriodDiscriminator, dict()),
-        criterion=dict(n_mels=80),
-        stages=dict(decoder_steps=5000, encoder_epochs=200),
-        decoder="upsampler",
-    ),
-    # Smallest networks that exercise every code path: for unit tests and the
-    # scikit-learn compliance suite (use with max_epochs=1).
-    "tiny": dict(
-        module=dict(
-            encoder_channels=8,
-            encoder_dilations=(1, 2),
-            upsample_channels=8,
-            min_channels=4,
-            resblock_kernel_sizes=(3,),
-            resblock_dilations=((1,),),
-            resblock_type=2,
-            aux_mels=8,
-            # A short window: the same code path, a Gram matrix 6 x smaller.
-            linear_window=(0.0, 0.1),
-        ),
-        discriminator=(
-            MultiScaleDiscriminator,
-            dict(n_scales=2, channels=4, max_channels=8, n_layers=1, downsampling=4),
-        ),
-        criterion=dict(n_mels=8),
-        stages=dict(decoder_steps=2, encoder_epochs=2),
-        decoder="upsampler",
-    ),
-}
 
 #: Loss components recorded per batch (``train_<name>``) and per epoch.
 LOGGED_COMPONENTS = (
@@ -153,190 +89,6 @@ LOGGED_COMPONENTS = (
 
 
 _ADVERSARIAL_COMPONENTS = ("adv", "fm", "d_loss", "d_real", "d_fake")
-
-#: Default learning rate of the DDSP decoder (``lr_decoder=None``): the best of
-#: those measured in its pre-training (``benchmarks/decoder_ddsp.py``).
-DDSP_LR = 1e-3
-
-
-class DiscriminatorLRScheduler(LRScheduler):
-    """:class:`skorch.callbacks.LRScheduler` acting on ``net.optimizer_discriminator_``.
-
-    skorch's scheduler callback only knows ``net.optimizer_``; this one gives
-    the discriminator its own schedule (same parameters as ``LRScheduler``).
-    """
-
-    def _get_scheduler(self, net, policy, **scheduler_kwargs):
-        return policy(net.optimizer_discriminator_, **scheduler_kwargs)
-
-    def on_epoch_end(self, net, **kwargs):
-        # The schedule counts the epochs the discriminator actually trained
-        # (none during warm-up or with lambda_adv=0).
-        if getattr(net, "_adversarial_active", lambda: True)():
-            super().on_epoch_end(net, **kwargs)
-
-
-def random_crops(X, y, factor, n_crop):
-    """Aligned random crops of EEG (or EEG-rate features) and audio, one per trial.
-
-    Parameters
-    ----------
-    X : Tensor, shape (batch, n_channels, n_times)
-    y : Tensor, shape (batch, n_times * factor)
-    factor : int
-        Audio samples per EEG sample.
-    n_crop : int | None
-        Crop length in EEG samples; ``None`` or ``>= n_times`` keeps whole trials.
-
-    Returns
-    -------
-    X_crop : Tensor, shape (batch, n_channels, n_crop)
-    y_crop : Tensor, shape (batch, n_crop * factor)
-        ``y_crop[i]`` is the audio heard during ``X_crop[i]``. Offsets come from
-        torch's global generator (seeded by ``random_state``).
-    """
-    n_times = X.shape[-1]
-    if n_crop is None or n_crop >= n_times:
-        return X, y
-    offsets = torch.randint(0, n_times - n_crop + 1, (len(X),)).tolist()
-    X_crop = torch.stack([X[i, :, o : o + n_crop] for i, o in enumerate(offsets)])
-    y_crop = torch.stack([y[i, o * factor : (o + n_crop) * factor] for i, o in enumerate(offsets)])
-    return X_crop, y_crop
-
-
-def random_windows(y_real, y_fake, n_window):
-    """The same random window of real and generated audio, one offset per example.
-
-    Parameters
-    ----------
-    y_real, y_fake : Tensor, shape (batch, n_audio)
-    n_window : int | None
-        Window length in audio samples; ``None`` or ``>= n_audio`` keeps all.
-
-    Returns
-    -------
-    real, fake : Tensor, shape (batch, n_window)
-    """
-    n_audio = y_real.shape[-1]
-    if n_window is None or n_window >= n_audio:
-        return y_real, y_fake
-    offsets = torch.randint(0, n_audio - n_window + 1, (len(y_real),)).tolist()
-    real = torch.stack([y_real[i, o : o + n_window] for i, o in enumerate(offsets)])
-    fake = torch.stack([y_fake[i, o : o + n_window] for i, o in enumerate(offsets)])
-    return real, fake
-
-
-def split_param_group(pgroups, selected, **settings):
-    """Move selected parameters of the default group into a group of their own.
-
-    Parameters
-    ----------
-    pgroups : list of dict
-        Optimizer parameter groups as built by skorch's
-        ``get_params_for_optimizer``: groups matched by ``param_groups``
-        patterns first, then (if any parameter is left) the default group,
-        which holds only ``"params"``.
-    selected : iterable of torch.nn.Parameter
-        Parameters to move.
-    **settings
-        Optimizer settings of the new group (e.g. ``lr``).
-
-    Returns
-    -------
-    pgroups : list of dict
-        The groups with ``{"params": moved, **settings}`` appended. Parameters
-        that a pattern group already holds stay where they are (an explicit
-        ``param_groups`` entry wins); without a default group, or with nothing
-        to move, ``pgroups`` is returned unchanged.
-    """
-    if not pgroups or set(pgroups[-1]) != {"params"}:
-        return pgroups
-    ids = {id(p) for p in selected}
-    rest = list(pgroups[-1]["params"])
-    moved = [p for p in rest if id(p) in ids]
-    if not moved:
-        return pgroups
-    kept = [p for p in rest if id(p) not in ids]
-    default = [{"params": kept}] if kept else []
-    return [*pgroups[:-1], *default, {"params": moved, **settings}]
-
-
-#: ``state_dict`` prefixes of the upsampler, for generators without ``decoder_state_names``.
-_UPSAMPLER_PREFIXES = ("conv_pre.", "stages.", "conv_post.")
-
-
-def decoder_state_names(module):
-    """``state_dict`` keys of a generator's decode stage (upsampler or DDSP synthesiser).
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        A :class:`~.generator.Generator` (its ``decoder_state_names()``), or
-        a module with the upsampler's ``conv_pre`` / ``stages`` / ``conv_post``.
-
-    Returns
-    -------
-    names : list of str
-    """
-    names = getattr(module, "decoder_state_names", None)
-    if names is not None:
-        return list(names())
-    return [k for k in module.state_dict() if k.startswith(_UPSAMPLER_PREFIXES)]
-
-
-def _fit_decoder(key, net, y, settings):
-    """Stage 1 for :meth:`EEG2MusicGAN._pretrain_decoder` (joblib-cacheable by ``key``).
-
-    Returns
-    -------
-    state : dict of str -> ndarray
-        The decode stage's trained ``state_dict`` entries.
-    losses : list of float
-        Loss per step.
-    """
-    module = net.module_
-    losses = pretrain_decoder(
-        module,
-        net.criterion_,
-        to_tensor(y, net.device),
-        steps=settings["steps"],
-        batch_size=settings["batch_size"],
-        n_crop=settings["n_crop"],
-        factor=settings["factor"],
-        weights=settings["weights"],
-        lr=settings["lr"],
-        betas=settings["betas"] or (0.9, 0.999),
-        grad_clip=settings["grad_clip"],
-        seed=settings["seed"],
-        device=net.device,
-    )
-    names = set(decoder_state_names(module))
-    state = {
-        k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items() if k in names
-    }
-    return state, losses
-
-
-@contextlib.contextmanager
-def _eval_mode(module):
-    """``module`` in evaluation mode inside the block, its previous mode after."""
-    was_training = module.training
-    module.eval()
-    try:
-        yield module
-    finally:
-        module.train(was_training)
-
-
-def _accepted(cls, kwargs):
-    """The subset of ``kwargs`` that ``cls``'s constructor accepts."""
-    try:
-        params = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return kwargs
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return kwargs
-    return {k: v for k, v in kwargs.items() if k in params}
 
 
 class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):

@@ -166,7 +166,7 @@ def split_groups_cases():
 
 
 def test_split_param_group_pure_function():
-    from sk_eeg2music.models.gan.estimator import split_param_group
+    from sk_eeg2music.models.gan._training import split_param_group
 
     a, b, c = split_groups_cases()
     out = split_param_group([{"params": [a], "lr": 1.0}, {"params": [b, c]}], [c], lr=9.0)
