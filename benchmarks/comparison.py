@@ -470,9 +470,17 @@ def pool_seeds(evaluations):
         for c in folds.columns
         if c not in f_keys + ["seed"] and pd.api.types.is_numeric_dtype(folds[c])
     ]
+    pooled_trials = trials.groupby(t_keys, sort=False, as_index=False)[t_vals].mean()
+    if "feature_song_guess" in trials.columns:
+        # A guess cannot be averaged: the song-relabelling test uses each
+        # recording's guess at its lowest seed (``first`` skips missing ones).
+        guesses = trials.sort_values("seed", kind="stable").groupby(t_keys, sort=False)
+        pooled_trials = pooled_trials.merge(
+            guesses["feature_song_guess"].first().reset_index(), on=t_keys, how="left"
+        )
     pooled = Evaluation(
         folds=folds.groupby(f_keys, sort=False, as_index=False)[f_vals].mean(),
-        trials=trials.groupby(t_keys, sort=False, as_index=False)[t_vals].mean(),
+        trials=pooled_trials,
         predictions=None,
         split=evaluations[0].split,
     )
@@ -535,6 +543,13 @@ def _interval(row, metric):
     )
 
 
+def _song_cell(row):
+    """Song identification per recording with, where guesses were kept, its song-relabelling p."""
+    cell = _interval(row, "feature_song_acc")
+    p = row.get("feature_song_label_p", np.nan)
+    return cell if cell == "–" or not np.isfinite(p) else f"{cell}; songs p {_num(p)}"
+
+
 def score_table(summary):
     """The score table: one row per (model, condition), formatted strings.
 
@@ -559,7 +574,7 @@ def score_table(summary):
                 "feature r beyond beat [95% CI]": _interval(r, "feature_r_beat"),
                 "feature id (chance)": f"{_cell(r, 'feature_id_acc')} ({_num(r.get('id_chance'))})",
                 "feature mm": _cell(r, "feature_mm_acc"),
-                "song id per recording": _interval(r, "feature_song_acc"),
+                "song id per recording": _song_cell(r),
                 "mel r": _cell(r, "mel_r"),
                 "mm": _cell(r, "mm_acc"),
                 "song id (chance)": f"{_cell(r, 'song_acc')} ({_num(r.get('song_chance'))})",

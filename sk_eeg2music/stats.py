@@ -11,8 +11,13 @@ a sign-flip permutation test of the mean difference for hit rates such as
 identification or match–mismatch (:func:`paired_permutation`), whose per-trial
 values are 0, 1 or a tie credit (a constant prediction scores ``1 / n`` on
 every trial, which a rank test would read as a shift). A family of comparisons
-is Holm-corrected (:func:`holm`).
+is Holm-corrected (:func:`holm`). Class guesses whose hits are shared by every
+item of a class (the recordings of one of four songs) are tested by relabelling
+the classes, not the items (:func:`label_permutation_p`).
 """
+
+import itertools
+import math
 
 import numpy as np
 import scipy.stats
@@ -226,6 +231,75 @@ def paired_permutation(
             count += int(np.sum(sign * null >= sign * observed - tol))
         done += k
     return float((count + 1) / (n_permutations + 1))
+
+
+def label_permutation_p(true, guess, n_permutations=9999, random_state=0):
+    """Accuracy of class guesses against relabelling the classes: the test that counts classes.
+
+    When every item of one class shares what a model outputs for it (the
+    recordings of one song share its evoked response), hits are not
+    independent: a model that maps each song's EEG to a fixed but arbitrary
+    output names all recordings of a song right or all wrong, so a binomial
+    test over items, or a bootstrap over subjects, is anti-conservative with
+    few classes. This test keeps the guesses and asks how often a relabelling
+    of the classes (a permutation ``pi``, the same for every item) scores at
+    least as well: the share of permutations with ``mean(pi(guess) == true)``
+    at least the observed accuracy, the identity included. With ``k``
+    classes the smallest possible p is ``1 / k!`` (0.042 for 4 songs).
+
+    Parameters
+    ----------
+    true, guess : array-like, shape (n_items,)
+        True and guessed class of each item (e.g. a recording's song); a
+        guess outside the true classes is never a hit.
+    n_permutations : int, default=9999
+        Exact over all ``k!`` relabellings when ``k! <= n_permutations + 1``;
+        otherwise this many random ones (plus the identity).
+    random_state : int | None, default=0
+
+    Returns
+    -------
+    p : float
+        One-sided (accuracy higher than by relabelling); 1.0 when every
+        relabelling scores the same (e.g. one guess for all items of
+        balanced classes); NaN with no items or fewer than two classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eeg2music.stats import label_permutation_p
+    >>> true = np.repeat(["a", "b", "c", "d"], 10)
+    >>> float(label_permutation_p(true, true))  # all right: 1 of 4! = 24 labellings
+    0.041666666666666664
+    >>> float(label_permutation_p(true, np.full(40, "a")))  # one guess for all
+    1.0
+    """
+    true, guess = np.asarray(true).astype(str), np.asarray(guess).astype(str)
+    if true.shape != guess.shape or true.ndim != 1:
+        raise ValueError(
+            f"true and guess must be 1-d of one length; got {true.shape} and {guess.shape}."
+        )
+    classes = np.unique(true)
+    k = len(classes)
+    if true.size == 0 or k < 2:
+        return np.nan
+    t = np.searchsorted(classes, true)
+    g = np.searchsorted(classes, guess)
+    known = (g < k) & (classes[np.minimum(g, k - 1)] == guess)
+    g = np.where(known, g, k)  # outside the classes: index k, mapped to itself
+    observed = np.mean(g == t)
+    if math.factorial(k) <= n_permutations + 1:
+        perms = np.array(list(itertools.permutations(range(k))))
+        n_total = len(perms)
+    else:
+        rng = np.random.default_rng(random_state)
+        perms = np.vstack(
+            [np.arange(k), rng.permuted(np.tile(np.arange(k), (n_permutations, 1)), axis=1)]
+        )
+        n_total = len(perms)
+    perms = np.hstack([perms, np.full((len(perms), 1), k)])  # unknown guesses stay unknown
+    acc = (perms[:, g] == t).mean(axis=1)
+    return float(np.sum(acc >= observed - 1e-12) / n_total)
 
 
 def holm(pvalues):

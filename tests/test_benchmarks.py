@@ -480,6 +480,11 @@ def test_comparison_score_table_feature_r_beyond_beat(comparison):
     song = dict(feature_song_acc=0.4, feature_song_acc_lo=0.3, feature_song_acc_hi=0.5)
     rec = comparison.score_table(pd.DataFrame([_summary_row(**song)]))
     assert rec.loc[0, "song id per recording"] == "0.400 [0.300, 0.500]"
+    # With the guesses kept: the song-relabelling p beside it.
+    labelled = comparison.score_table(
+        pd.DataFrame([_summary_row(feature_song_label_p=1 / 24, **song)])
+    )
+    assert labelled.loc[0, "song id per recording"] == "0.400 [0.300, 0.500]; songs p 0.042"
     # Each of the doc's two tables is a subset of the score table's columns.
     assert set(comparison.FEATURE_COLUMNS) | set(comparison.WAVEFORM_COLUMNS) == set(
         comparison.TABLE_COLUMNS
@@ -650,3 +655,25 @@ def test_comparison_seed_spread_uses_the_folds_every_seed_covers(comparison):
     # The pooled trials still hold every fold (fold 0 as the seeds' mean).
     assert sorted(pooled.trials["fold"].unique()) == [0, 1]
     assert pooled.trials.loc[pooled.trials.fold == 0, "feature_r"].iloc[0] == pytest.approx(0.11)
+
+
+def test_comparison_pooled_seeds_keep_the_lowest_seeds_song_guess(comparison):
+    from sk_eeg2music.evaluation import Evaluation
+
+    def ev(seed, guesses):
+        trials = [
+            dict(
+                model="gan", split="gkf2", fold=0, condition="imagery", trial=i,
+                subject=f"sub-{i % 2}", stimulus=song, segment=0, feature_song_acc=1.0,
+                feature_song_guess=guess, seed=seed,
+            )
+            for i, (song, guess) in enumerate(zip("abcd", guesses))
+        ]  # fmt: skip
+        folds = [dict(model="gan", split="gkf2", fold=0, condition="imagery",
+                      test_subjects="sub-0,sub-1", fit_seconds=1.0, seed=seed)]  # fmt: skip
+        return Evaluation(pd.DataFrame(folds), pd.DataFrame(trials), None, "gkf2")
+
+    pooled, _ = comparison.pool_seeds([ev(1, "bcda"), ev(0, "abcd")])
+    assert pooled.trials["feature_song_guess"].tolist() == list("abcd")  # seed 0's
+    summary, _ = comparison.summarize_run([ev(1, "bcda"), ev(0, "abcd")])
+    assert summary.loc[0, "feature_song_label_p"] == pytest.approx(1 / 24)

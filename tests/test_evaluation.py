@@ -28,6 +28,7 @@ from sk_eeg2music.evaluation import (
     score_trials,
     segment_keys,
     song_identification_accuracy,
+    song_label_tests,
     summarize,
 )
 from sk_eeg2music.pipelines import (
@@ -363,6 +364,10 @@ def test_score_trials_song_identification_of_whole_recordings():
     kw["features"] = F_true[::-1].copy()
     swapped = score_trials(y, y, 8000, recording=recording, **kw)
     np.testing.assert_array_equal(swapped["feature_song_acc"][first], 0.0)
+    # The guessed song, on the same rows: for the test that relabels songs.
+    np.testing.assert_array_equal(s["feature_song_guess"][first], ["a", "a", "b", "b"])
+    np.testing.assert_array_equal(swapped["feature_song_guess"][first], ["b", "b", "a", "a"])
+    assert all(g is None for g in s["feature_song_guess"][~first])
 
 
 def test_fold_table_scores_song_identification_once_per_recording(simulated):
@@ -375,6 +380,12 @@ def test_fold_table_scores_song_identification_once_per_recording(simulated):
     np.testing.assert_allclose(beat.feature_song_acc, beat.song_chance)
     summary = ev.summary(references=["beat-template"])
     assert {"feature_song_acc", "feature_song_acc_lo", "n_recordings"} <= set(summary.columns)
+    # Tested by relabelling the songs: one guess for all recordings can never pass.
+    assert (beat.feature_song_label_p == 1.0).all()
+    pooled = summary.set_index("model").loc["beat-template"]
+    assert pooled.n_songs == len(np.unique(data.stimulus))
+    assert pooled.feature_song_label_p == 1.0
+    assert song_label_tests(ev.trials).shape[0] == 2  # both models, one condition
     # Paired against the beat template, one pair per recording.
     pairs = ev.comparisons(references=["beat-template"])
     song = pairs[(pairs.metric == "feature_song_acc") & (pairs.model == "mean-spectrum")]

@@ -610,6 +610,12 @@ def test_feature_song_identification_by_recording():
     assert f(F, shared, **kw).mean() == pytest.approx(1 / 4)
     # A constant prediction ties every song: credit 1 / 4 each.
     np.testing.assert_allclose(f(F, np.zeros_like(F), **kw), 1 / 4)
+    # The guesses: each recording's own song, then the next one.
+    hit, guess = f(F, F, return_guess=True, **kw)
+    songs_of_recordings = stimulus[np.unique(recording, return_index=True)[1]]
+    np.testing.assert_array_equal(guess, songs_of_recordings)
+    _, wrong = f(F, F[nxt], return_guess=True, **kw)
+    assert not np.any(wrong == songs_of_recordings)
 
 
 def test_feature_song_identification_pools_segments_of_a_recording():

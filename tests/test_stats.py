@@ -6,6 +6,7 @@ import scipy.stats
 
 from sk_eeg2music.stats import (
     holm,
+    label_permutation_p,
     paired_permutation,
     paired_wilcoxon,
     subject_bootstrap,
@@ -85,3 +86,46 @@ def test_paired_permutation_tests_the_mean_not_the_ranks():
     assert np.isnan(paired_permutation([1.0], [0.0]))
     # Two-sided: a clear difference either way.
     assert paired_permutation(np.zeros(32), np.ones(32), alternative="two-sided") < 1e-3
+
+
+def test_label_permutation_p_counts_classes_not_items():
+    true = np.repeat(["a", "b", "c", "d"], 25)
+    # All right: only the identity of the 4! = 24 relabellings does as well.
+    assert label_permutation_p(true, true) == pytest.approx(1 / 24)
+    # Whatever the number of items: 1000 recordings of 4 songs cannot go below 1 / 24 ...
+    assert label_permutation_p(np.tile(true, 10), np.tile(true, 10)) == pytest.approx(1 / 24)
+    # ... where a binomial test over items would (the anti-conservative count).
+    assert scipy.stats.binomtest(100, 100, 0.25, alternative="greater").pvalue < 1e-50
+    # One guess for every item of balanced classes: every relabelling scores 0.25.
+    assert label_permutation_p(true, np.full(100, "b")) == 1.0
+    # Each song mapped to a fixed wrong song (a model that separates songs but
+    # names them arbitrarily): the relabelling that undoes it scores 1, so p is large.
+    wrong = {"a": "b", "b": "c", "c": "d", "d": "a"}
+    assert label_permutation_p(true, np.array([wrong[t] for t in true])) == 1.0
+    # Guesses outside the classes are never hits, under any relabelling.
+    assert label_permutation_p(true, np.full(100, "zzz")) == 1.0
+
+
+def test_label_permutation_p_is_uniform_under_the_null_and_samples_many_classes():
+    rng = np.random.default_rng(0)
+    true = np.repeat(np.arange(4), 20).astype(str)
+    # Arbitrary song-to-guess maps plus item noise: p below 0.05 at most ~5 % of the time.
+    ps = []
+    for _ in range(200):
+        mapping = rng.permutation(4).astype(str)
+        guess = mapping[true.astype(int)]
+        flip = rng.random(80) < 0.3
+        guess[flip] = rng.integers(0, 4, flip.sum()).astype(str)
+        ps.append(label_permutation_p(true, guess))
+    assert np.mean(np.array(ps) <= 0.05) <= 0.08
+    # 10 classes (10! relabellings): random ones, the identity counted.
+    true10 = np.repeat(np.arange(10), 3).astype(str)
+    p = label_permutation_p(true10, true10, n_permutations=999)
+    assert p == pytest.approx(1 / 1000)
+
+
+def test_label_permutation_p_bad_input():
+    assert np.isnan(label_permutation_p([], []))
+    assert np.isnan(label_permutation_p(["a", "a"], ["a", "b"]))  # one class
+    with pytest.raises(ValueError, match="one length"):
+        label_permutation_p(["a", "b"], ["a"])

@@ -47,7 +47,7 @@ from ._scoring import (
 )
 from ._summary import COMPARED_METRICS as COMPARED_METRICS
 from ._summary import RATE_METRICS as RATE_METRICS
-from ._summary import compare_models, summarize, summarize_trials
+from ._summary import compare_models, song_label_tests, summarize, summarize_trials
 
 __all__ = [
     "score_reconstructions",
@@ -62,4 +62,5 @@ __all__ = [
     "summarize",
     "summarize_trials",
     "compare_models",
+    "song_label_tests",
 ]

@@ -14,6 +14,7 @@ from ..metrics import song_identification_accuracy
 from ..metrics._common import _unique_rows
 from ..metrics._scorers import HIGHER_IS_BETTER, LOWER_IS_BETTER
 from ..models.baseline import mean_log_mel
+from ..stats import label_permutation_p
 from ..utils._validation import check_rate_ratio
 
 #: Metrics reported for every fold (name → function of (y_true, y_pred, sfreq)).
@@ -122,7 +123,9 @@ def score_trials(
         ``feature_song_acc`` (whether the trial's *recording* was assigned its
         song by :func:`~sk_eeg2music.metrics.feature_song_identification_per_recording`;
         chance ``1 / n_songs``), given on the first row of each recording and
-        NaN on its other rows.
+        NaN on its other rows, with ``feature_song_guess`` (object array: the
+        song guessed, on the same rows, None elsewhere) for
+        :func:`~sk_eeg2music.stats.label_permutation_p`.
 
     Examples
     --------
@@ -170,11 +173,15 @@ def score_trials(
             # One value per recording (on its first row): means and paired tests
             # then count recordings, not the segments they were cut into.
             song = np.full(len(features), np.nan)
-            song[first_row] = metrics.feature_song_identification_per_recording(
-                F_true, features, stimulus, segment, recording
+            guess = np.full(len(features), None, dtype=object)
+            song[first_row], guess[first_row] = metrics.feature_song_identification_per_recording(
+                F_true, features, stimulus, segment, recording, return_guess=True
             )
             out["feature_song_acc"] = song
-    return {k: np.asarray(v, dtype=float) for k, v in out.items()}
+    scores = {k: np.asarray(v, dtype=float) for k, v in out.items()}
+    if "feature_song_acc" in scores:
+        scores["feature_song_guess"] = guess
+    return scores
 
 
 def beat_reference(y, audio_sfreq, stimulus, segment, n_mels, n_frames, index=None):
@@ -277,7 +284,10 @@ def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, trial_scores):
             out["fmd_floor"] = metrics.frechet_mel_floor(y_true, audio_sfreq, random_state=0)
         except ValueError:  # fewer than 4 distinct test segments
             out["fmd_floor"] = np.nan
+    guess = trial_scores.get("feature_song_guess")
     for name, values in trial_scores.items():
+        if name == "feature_song_guess":
+            continue
         out[name] = float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
     for name in ("mm_acc", "feature_mm_acc"):
         if name in trial_scores:
@@ -290,6 +300,9 @@ def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, trial_scores):
         out["feature_song_p"] = metrics.binomial_p_value(
             out["feature_song_acc"], out["n_recordings"], out["song_chance"]
         )
+        if guess is not None:  # counts songs, not recordings (see label_permutation_p)
+            has = np.array([g is not None for g in guess], dtype=bool)
+            out["feature_song_label_p"] = label_permutation_p(stimulus[has], guess[has])
     if "feature_id_acc" in out and "id_chance" in out:
         out["feature_id_p"] = metrics.binomial_p_value(
             out["feature_id_acc"], len(y_true), out["id_chance"]

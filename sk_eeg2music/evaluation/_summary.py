@@ -3,7 +3,14 @@
 import numpy as np
 import pandas as pd
 
-from ..stats import holm, paired_permutation, paired_wilcoxon, subject_bootstrap, t_interval
+from ..stats import (
+    holm,
+    label_permutation_p,
+    paired_permutation,
+    paired_wilcoxon,
+    subject_bootstrap,
+    t_interval,
+)
 from ._scoring import TRIAL_METRICS
 
 #: Metrics compared in paired tests (headline scores at both levels).
@@ -175,4 +182,54 @@ def compare_models(trials, references, metrics=COMPARED_METRICS, alternative="gr
                 rows.extend(family)
     columns = ["model", "reference", "condition", "metric", "n_pairs", "mean_diff", "test", "p"]
     columns.append("p_holm")
+    return pd.DataFrame(rows, columns=columns)
+
+
+def song_label_tests(trials):
+    """Song identification per recording tested by relabelling the songs, per model and condition.
+
+    The recordings of one song share its evoked response, so a model names
+    them all right or all wrong more often than independent guesses would:
+    the binomial ``feature_song_p`` and the subject bootstrap count
+    recordings and are anti-conservative with few songs.
+    :func:`~sk_eeg2music.stats.label_permutation_p` counts songs: one
+    relabelling of the songs for every fold's guesses (valid under the null
+    that each fold's model maps songs arbitrarily).
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        Per-trial rows with ``feature_song_guess`` (:func:`score_trials`).
+
+    Returns
+    -------
+    tests : pandas.DataFrame
+        One row per (model, split, condition) with ``n_songs`` and
+        ``feature_song_label_p``; empty without guesses.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sk_eeg2music.evaluation import song_label_tests
+    >>> songs = ["a", "b", "c", "d"] * 5  # 20 recordings, every guess right
+    >>> trials = pd.DataFrame({"model": "gan", "split": "gkf5", "condition": "imagery",
+    ...                        "stimulus": songs, "feature_song_guess": songs})
+    >>> song_label_tests(trials)[["n_songs", "feature_song_label_p"]].round(3)
+       n_songs  feature_song_label_p
+    0        4                 0.042
+    """
+    columns = ["model", "split", "condition", "n_songs", "feature_song_label_p"]
+    if "feature_song_guess" not in trials.columns:
+        return pd.DataFrame(columns=columns)
+    has = trials[trials["feature_song_guess"].notna()]
+    rows = []
+    for key, grp in has.groupby(["model", "split", "condition"], sort=False):
+        true, guess = grp["stimulus"].to_numpy(str), grp["feature_song_guess"].to_numpy(str)
+        rows.append(
+            dict(
+                zip(["model", "split", "condition"], key),
+                n_songs=len(np.unique(true)),
+                feature_song_label_p=label_permutation_p(true, guess),
+            )
+        )
     return pd.DataFrame(rows, columns=columns)

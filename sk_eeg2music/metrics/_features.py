@@ -327,7 +327,7 @@ def _aligned_song_scores(F_true, F_pred, stimulus, segment, trim_frames):
 
 
 def feature_song_identification_per_recording(
-    F_true, F_pred, stimulus, segment, recording, trim_frames=EDGE_FRAMES
+    F_true, F_pred, stimulus, segment, recording, trim_frames=EDGE_FRAMES, return_guess=False
 ):
     """Which song a whole recording heard or imagined, from its decoded segments.
 
@@ -354,12 +354,20 @@ def feature_song_identification_per_recording(
         one song.
     trim_frames : int, default=2
         Frames dropped at each segment edge.
+    return_guess : bool, default=False
+        Also return each recording's guessed song, for a confusion matrix or
+        :func:`~sk_eeg2music.stats.label_permutation_p` (the test that counts
+        songs, not recordings: hits of one song's recordings are not
+        independent).
 
     Returns
     -------
     hit : ndarray, shape (n_recordings,)
         1 for a hit, 0 for a miss, ``1 / n_tied`` for ties (their expectation),
         in the order of ``np.unique(recording)``.
+    guess : ndarray of str, shape (n_recordings,)
+        Only with ``return_guess=True``: the best-scoring song of each
+        recording (of tied songs, the first in sorted order).
 
     Examples
     --------
@@ -400,4 +408,7 @@ def feature_song_identification_per_recording(
     np.add.at(counts, rec_of, valid)
     # A song absent at every position of a recording cannot be guessed.
     total = np.divide(sums, counts, out=np.full_like(sums, -np.inf), where=counts > 0)
-    return _topk_hits(total, song_of_rec, top_k=1)
+    hit = _topk_hits(total, song_of_rec, top_k=1)
+    if return_guess:
+        return hit, songs[np.argmax(total, axis=1)]
+    return hit
