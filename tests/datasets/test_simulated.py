@@ -159,10 +159,12 @@ def test_one_repetition_reproduces_the_earlier_simulator():
     data = make_simulated("mos", **_OLD_KWARGS)
     assert data.X.shape == (32, 64, 256)
     # float32 values computed before the change; the tolerance only absorbs BLAS/libm
-    # differences between machines (on the machine that stored them they are equal).
-    np.testing.assert_allclose(data.X[::4, 5, 10], _OLD_X_5_10, rtol=1e-5)
+    # differences between machines (on the machine that stored them they are equal;
+    # on another 2-core EPYC single samples differed by up to 4.3e-5 relative). A
+    # change in the simulator's draws or structure moves them by order 1.
+    np.testing.assert_allclose(data.X[::4, 5, 10], _OLD_X_5_10, rtol=1e-3)
     np.testing.assert_allclose(
-        data.X[::4].std(axis=(1, 2), dtype=np.float64), _OLD_X_STD, rtol=1e-5
+        data.X[::4].std(axis=(1, 2), dtype=np.float64), _OLD_X_STD, rtol=1e-4
     )
     np.testing.assert_allclose(data.y[::4, 1000], _OLD_Y_1000, atol=1e-6)
     np.testing.assert_array_equal(data.repetition, 0)
