@@ -11,7 +11,9 @@ import importlib
 import inspect
 import pkgutil
 
-from ._common import _MISSING, _exact_keys, _Unencodable
+from ._common import _exact_keys, _Unencodable
+
+_MISSING = object()
 
 #: Modules whose public ``BaseEstimator`` classes are the package's estimators.
 _ESTIMATOR_PACKAGES = (

@@ -1,8 +1,4 @@
-"""Shared by the model-file reader and writer: the errors and the checks of single values."""
-
-import numpy as np
-
-_MISSING = object()
+"""Shared by the model-file reader and writer: the errors and the checks of JSON values."""
 
 
 class _Unencodable(ValueError):
@@ -32,22 +28,3 @@ def _exact_keys(node, required, where, optional=()):
             where, f"has keys {sorted(node)} (missing {sorted(missing)}, unknown {sorted(extra)})"
         )
     return node
-
-
-def _shape(v, where):
-    _expect(v, list, where, "a list of sizes")
-    for n in v:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise _malformed(where, f"must hold non-negative sizes, not {n!r}")
-    return tuple(v)
-
-
-def _numpy_dtype(v, where):
-    _expect(v, str, where, "a dtype string")
-    try:
-        dtype = np.dtype(v)
-    except (TypeError, ValueError):
-        raise _malformed(where, f"is an unknown dtype {v!r}") from None
-    if dtype.kind not in "biufUS":
-        raise _malformed(where, f"is the dtype {v!r}, which a model file may not use")
-    return dtype

@@ -11,7 +11,27 @@ from ._allowlist import (
     _restriction,
     _state_name_problem,
 )
-from ._common import _exact_keys, _expect, _malformed, _numpy_dtype, _shape
+from ._common import _exact_keys, _expect, _malformed
+
+
+def _shape(v, where):
+    _expect(v, list, where, "a list of sizes")
+    for n in v:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise _malformed(where, f"must hold non-negative sizes, not {n!r}")
+    return tuple(v)
+
+
+def _numpy_dtype(v, where):
+    _expect(v, str, where, "a dtype string")
+    try:
+        dtype = np.dtype(v)
+    except (TypeError, ValueError):
+        raise _malformed(where, f"is an unknown dtype {v!r}") from None
+    if dtype.kind not in "biufUS":
+        raise _malformed(where, f"is the dtype {v!r}, which a model file may not use")
+    return dtype
+
 
 # Each tag and the other keys its object has.
 _TAGS = {
