@@ -296,13 +296,13 @@ def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, trial_scores):
                 out[name], int(valid.sum()), 0.5
             )
     if "feature_song_acc" in trial_scores:  # one finite value per recording
-        out["n_recordings"] = int(np.isfinite(trial_scores["feature_song_acc"]).sum())
+        first = np.isfinite(trial_scores["feature_song_acc"])  # the rows holding the guesses
+        out["n_recordings"] = int(first.sum())
         out["feature_song_p"] = metrics.binomial_p_value(
             out["feature_song_acc"], out["n_recordings"], out["song_chance"]
         )
         if guess is not None:  # counts songs, not recordings (see label_permutation_p)
-            has = np.array([g is not None for g in guess], dtype=bool)
-            out["feature_song_label_p"] = label_permutation_p(stimulus[has], guess[has])
+            out["feature_song_label_p"] = label_permutation_p(stimulus[first], guess[first])
     if "feature_id_acc" in out and "id_chance" in out:
         out["feature_id_p"] = metrics.binomial_p_value(
             out["feature_id_acc"], len(y_true), out["id_chance"]
