@@ -65,6 +65,7 @@ from sk_eeg2music.benchmarking import (
 )
 from sk_eeg2music.datasets.simulated import DEFAULT_SNR_DB, real_design
 from sk_eeg2music.evaluation import (
+    GUESSES,
     REFERENCE_MODELS,
     TRIAL_METRICS,
     Evaluation,
@@ -471,12 +472,13 @@ def pool_seeds(evaluations):
         if c not in f_keys + ["seed"] and pd.api.types.is_numeric_dtype(folds[c])
     ]
     pooled_trials = trials.groupby(t_keys, sort=False, as_index=False)[t_vals].mean()
-    if "feature_song_guess" in trials.columns:
-        # A guess cannot be averaged: the song-relabelling test uses each
-        # recording's guess at its lowest seed (``first`` skips missing ones).
+    kept = [c for c in GUESSES if c in trials.columns]
+    if kept:
+        # A guess cannot be averaged: the relabelling tests use each trial's
+        # (or recording's) guess at its lowest seed (``first`` skips missing ones).
         guesses = trials.sort_values("seed", kind="stable").groupby(t_keys, sort=False)
         pooled_trials = pooled_trials.merge(
-            guesses["feature_song_guess"].first().reset_index(), on=t_keys, how="left"
+            guesses[kept].first().reset_index(), on=t_keys, how="left"
         )
     pooled = Evaluation(
         folds=folds.groupby(f_keys, sort=False, as_index=False)[f_vals].mean(),
@@ -546,8 +548,25 @@ def _interval(row, metric):
 def _song_cell(row):
     """Song identification per recording with, where guesses were kept, its song-relabelling p."""
     cell = _interval(row, "feature_song_acc")
-    p = row.get("feature_song_label_p", np.nan)
-    return cell if cell == "–" or not np.isfinite(p) else f"{cell}; songs p {_num(p)}"
+    return _with_label_p(cell, row, "feature_song", "songs")
+
+
+def _id_cell(row):
+    """Feature identification (chance) with, where guesses were kept, its segment-relabelling p."""
+    cell = f"{_cell(row, 'feature_id_acc')} ({_num(row.get('id_chance'))})"
+    return _with_label_p(cell, row, "feature_id", "segments")
+
+
+def _with_label_p(cell, row, test, classes):
+    p = row.get(f"{test}_label_p", np.nan)
+    if cell.startswith("–") or not np.isfinite(p):
+        return cell
+    folds = row.get(f"{test}_label_folds", np.nan)
+    n_folds = row.get("n_folds", np.nan)
+    partial = np.isfinite(folds) and np.isfinite(n_folds) and folds < n_folds
+    return f"{cell}; {classes} p {format_p_value(p)}" + (
+        f" ({int(folds)} folds)" if partial else ""
+    )
 
 
 def score_table(summary):
@@ -572,7 +591,7 @@ def score_table(summary):
                 "seeds": int(r.get("n_seeds", 1)) if np.isfinite(r.get("n_seeds", 1)) else 1,
                 "feature r [95% CI]": _interval(r, "feature_r"),
                 "feature r beyond beat [95% CI]": _interval(r, "feature_r_beat"),
-                "feature id (chance)": f"{_cell(r, 'feature_id_acc')} ({_num(r.get('id_chance'))})",
+                "feature id (chance)": _id_cell(r),
                 "feature mm": _cell(r, "feature_mm_acc"),
                 "song id per recording": _song_cell(r),
                 "mel r": _cell(r, "mel_r"),

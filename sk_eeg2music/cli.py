@@ -361,7 +361,7 @@ def _print_summary(summary):
         "mel_r",
     ]
     cols += ["mm_acc", "id_acc", "id_chance", "song_acc", "song_chance", "feature_song_acc"]
-    cols += ["feature_song_label_p"]
+    cols += ["feature_id_label_p", "feature_song_label_p"]
     table = summary[[c for c in cols if c in summary]]
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 

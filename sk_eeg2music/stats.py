@@ -286,20 +286,20 @@ def label_permutation_p(true, guess, n_permutations=9999, random_state=0):
     t = np.searchsorted(classes, true)
     g = np.searchsorted(classes, guess)
     known = (g < k) & (classes[np.minimum(g, k - 1)] == guess)
-    g = np.where(known, g, k)  # outside the classes: index k, mapped to itself
-    observed = np.mean(g == t)
+    # Hits under a relabelling depend on the items only through the confusion
+    # counts, so memory is (n_relabellings, k) whatever the number of items;
+    # a guess outside the classes is never a hit and is left out.
+    counts = np.zeros((k, k), dtype=np.int64)
+    np.add.at(counts, (t[known], g[known]), 1)
     if math.factorial(k) <= n_permutations + 1:
         perms = np.array(list(itertools.permutations(range(k))))
-        n_total = len(perms)
     else:
         rng = np.random.default_rng(random_state)
         perms = np.vstack(
             [np.arange(k), rng.permuted(np.tile(np.arange(k), (n_permutations, 1)), axis=1)]
         )
-        n_total = len(perms)
-    perms = np.hstack([perms, np.full((len(perms), 1), k)])  # unknown guesses stay unknown
-    acc = (perms[:, g] == t).mean(axis=1)
-    return float(np.sum(acc >= observed - 1e-12) / n_total)
+    hits = counts[perms, np.arange(k)].sum(axis=1)  # relabelling guess j as perms[:, j]
+    return float(np.mean(hits >= np.trace(counts)))
 
 
 def holm(pvalues):

@@ -485,6 +485,12 @@ def test_comparison_score_table_feature_r_beyond_beat(comparison):
         pd.DataFrame([_summary_row(feature_song_label_p=1 / 24, **song)])
     )
     assert labelled.loc[0, "song id per recording"] == "0.400 [0.300, 0.500]; songs p 0.042"
+    # Segment identification: the segment-relabelling p, and its folds where fewer than all.
+    seg = dict(feature_id_acc=0.151, id_chance=0.036, feature_id_label_p=1e-4, n_folds=5)
+    full = comparison.score_table(pd.DataFrame([_summary_row(feature_id_label_folds=5, **seg)]))
+    assert full.loc[0, "feature id (chance)"] == "0.151 (0.036); segments p <0.001"
+    part = comparison.score_table(pd.DataFrame([_summary_row(feature_id_label_folds=3, **seg)]))
+    assert part.loc[0, "feature id (chance)"] == "0.151 (0.036); segments p <0.001 (3 folds)"
     # Each of the doc's two tables is a subset of the score table's columns.
     assert set(comparison.FEATURE_COLUMNS) | set(comparison.WAVEFORM_COLUMNS) == set(
         comparison.TABLE_COLUMNS
@@ -665,7 +671,7 @@ def test_comparison_pooled_seeds_keep_the_lowest_seeds_song_guess(comparison):
             dict(
                 model="gan", split="gkf2", fold=0, condition="imagery", trial=i,
                 subject=f"sub-{i % 2}", stimulus=song, segment=0, feature_song_acc=1.0,
-                feature_song_guess=guess, seed=seed,
+                feature_song_guess=guess, feature_id_guess=f"{guess}#0", seed=seed,
             )
             for i, (song, guess) in enumerate(zip("abcd", guesses))
         ]  # fmt: skip
@@ -677,3 +683,5 @@ def test_comparison_pooled_seeds_keep_the_lowest_seeds_song_guess(comparison):
     assert pooled.trials["feature_song_guess"].tolist() == list("abcd")  # seed 0's
     summary, _ = comparison.summarize_run([ev(1, "bcda"), ev(0, "abcd")])
     assert summary.loc[0, "feature_song_label_p"] == pytest.approx(1 / 24)
+    assert pooled.trials["feature_id_guess"].tolist() == ["a#0", "b#0", "c#0", "d#0"]
+    assert summary.loc[0, "feature_id_label_p"] == pytest.approx(1 / 24)

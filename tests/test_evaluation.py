@@ -23,12 +23,12 @@ from sk_eeg2music.evaluation import (
     cross_validate_reconstruction,
     evaluate_models,
     fit_predict,
+    label_tests,
     recording_labels,
     score_reconstructions,
     score_trials,
     segment_keys,
     song_identification_accuracy,
-    song_label_tests,
     summarize,
 )
 from sk_eeg2music.pipelines import (
@@ -220,6 +220,7 @@ def test_score_trials_levels_and_chance():
         "id_acc",
         "feature_r",
         "feature_id_acc",
+        "feature_id_guess",
         "feature_mm_acc",
     }
     assert all(v.shape == (6,) for v in s.values())
@@ -368,6 +369,10 @@ def test_score_trials_song_identification_of_whole_recordings():
     np.testing.assert_array_equal(s["feature_song_guess"][first], ["a", "a", "b", "b"])
     np.testing.assert_array_equal(swapped["feature_song_guess"][first], ["b", "b", "a", "a"])
     assert all(g is None for g in s["feature_song_guess"][~first])
+    # Each trial's best-matching segment, as its key: for the test that relabels segments.
+    keys = segment_keys(stimulus, segment)
+    np.testing.assert_array_equal(s["feature_id_guess"], keys)
+    np.testing.assert_array_equal(swapped["feature_id_guess"], keys[::-1])
 
 
 def test_fold_table_scores_song_identification_once_per_recording(simulated):
@@ -385,7 +390,12 @@ def test_fold_table_scores_song_identification_once_per_recording(simulated):
     pooled = summary.set_index("model").loc["beat-template"]
     assert pooled.n_songs == len(np.unique(data.stimulus))
     assert pooled.feature_song_label_p == 1.0
-    assert song_label_tests(ev.trials).shape[0] == 2  # both models, one condition
+    tests = label_tests(ev.trials)
+    assert tests.shape[0] == 2  # both models, one condition
+    # Segments too: one guess for every trial (no EEG) can never pass either.
+    n_segments = len(np.unique(segment_keys(data.stimulus, data.segment)))
+    assert (tests.n_segments == n_segments).all() and (tests.feature_id_label_folds == 2).all()
+    assert (tests.feature_id_label_p == 1.0).all() and (beat.feature_id_label_p == 1.0).all()
     # Paired against the beat template, one pair per recording.
     pairs = ev.comparisons(references=["beat-template"])
     song = pairs[(pairs.metric == "feature_song_acc") & (pairs.model == "mean-spectrum")]

@@ -576,6 +576,12 @@ def test_feature_identification():
     assert metrics.identification_chance(F3) == pytest.approx(1 / 6)
     assert metrics.feature_identification_accuracy(F3, np.zeros_like(F3)) == pytest.approx(1 / 6)
     assert metrics.feature_identification_accuracy(F3, np.concatenate([noisy] * 3)) == 1.0
+    # The guesses: the first row of the best-matching distinct segment.
+    f = metrics.feature_identification_accuracy_per_trial
+    hit, guess = f(F3, np.concatenate([noisy[::-1]] * 3), return_guess=True)
+    np.testing.assert_array_equal(hit, 0.0)
+    np.testing.assert_array_equal(guess, np.tile(np.arange(6)[::-1], 3))
+    np.testing.assert_array_equal(hit, f(F3, np.concatenate([noisy[::-1]] * 3)))
 
 
 def _song_design(n_songs=4, n_positions=3, n_recordings_per_song=2, seed=0):

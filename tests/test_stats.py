@@ -1,5 +1,7 @@
 """Intervals and paired tests of sk_eeg2music.stats."""
 
+import itertools
+
 import numpy as np
 import pytest
 import scipy.stats
@@ -122,6 +124,24 @@ def test_label_permutation_p_is_uniform_under_the_null_and_samples_many_classes(
     true10 = np.repeat(np.arange(10), 3).astype(str)
     p = label_permutation_p(true10, true10, n_permutations=999)
     assert p == pytest.approx(1 / 1000)
+
+
+def test_label_permutation_p_matches_its_definition_and_scales_to_many_items():
+    rng = np.random.default_rng(1)
+    true = rng.integers(0, 5, 60).astype(str)
+    guess = np.where(rng.random(60) < 0.5, true, rng.integers(0, 6, 60).astype(str))  # "5": unknown
+    # By definition: the share of the 5! relabellings pi with mean(pi(guess) == true)
+    # at least the observed accuracy (unknown guesses never hit).
+    classes = np.unique(true)
+    observed = np.mean(guess == true)
+    accs = []
+    for perm in itertools.permutations(classes):
+        relabel = dict(zip(classes, perm))
+        accs.append(np.mean([relabel.get(g, "none") == t for t, g in zip(true, guess)]))
+    assert label_permutation_p(true, guess) == pytest.approx(np.mean(np.array(accs) >= observed))
+    # 28 segments x 2,000 trials by Monte Carlo: the confusion counts, not the items, are permuted.
+    seg = np.repeat(np.arange(28), 2000).astype(str)
+    assert label_permutation_p(seg, seg, n_permutations=999) == pytest.approx(1 / 1000)
 
 
 def test_label_permutation_p_bad_input():

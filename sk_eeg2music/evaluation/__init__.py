@@ -37,6 +37,7 @@ from ._folds import cross_validate_reconstruction, fit_predict
 from ._harness import REFERENCE_MODELS as REFERENCE_MODELS
 from ._harness import Evaluation, evaluate_models
 from ._scoring import FOLD_METRICS as FOLD_METRICS
+from ._scoring import GUESSES as GUESSES
 from ._scoring import TRIAL_METRICS as TRIAL_METRICS
 from ._scoring import (
     beat_reference,
@@ -47,7 +48,7 @@ from ._scoring import (
 )
 from ._summary import COMPARED_METRICS as COMPARED_METRICS
 from ._summary import RATE_METRICS as RATE_METRICS
-from ._summary import compare_models, song_label_tests, summarize, summarize_trials
+from ._summary import compare_models, label_tests, summarize, summarize_trials
 
 __all__ = [
     "score_reconstructions",
@@ -62,5 +63,5 @@ __all__ = [
     "summarize",
     "summarize_trials",
     "compare_models",
-    "song_label_tests",
+    "label_tests",
 ]

@@ -246,7 +246,9 @@ def _scored_fold(estimator, data, train, test, n_threads=None, features=True):
                 reference=reference,
                 recording=recording[sel],
             )
-            fold = _fold_scores(y_test[sel], y_pred[sel], data.audio_sfreq, stimulus[sel], trial)
+            fold = _fold_scores(
+                y_test[sel], y_pred[sel], data.audio_sfreq, stimulus[sel], segment[sel], trial
+            )
             scores.append((str(cond), {**fold, **facts}, trial))
     return y_pred, elapsed, scores
 

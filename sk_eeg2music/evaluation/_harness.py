@@ -5,7 +5,7 @@ import dataclasses
 import pandas as pd
 
 from ._folds import _cross_validate, _select_folds, _split
-from ._summary import compare_models, song_label_tests, summarize, summarize_trials
+from ._summary import compare_models, label_tests, summarize, summarize_trials
 
 #: Models that every other model is tested against in summaries: the strongest
 #: linear model, the EEG-free baselines and the nulls (registry names).
@@ -62,9 +62,9 @@ class Evaluation:
             :func:`summarize_trials` joined with the fold-level columns of
             :func:`summarize` (chance levels, ``fmd``, ``fmd_floor``,
             ``fit_seconds``, ``encoder_epochs`` where present, ``n_folds``),
-            ``n_songs`` and ``feature_song_label_p`` where songs were guessed
-            (:func:`song_label_tests`: song identification tested by
-            relabelling the songs, not the recordings)
+            the columns of :func:`label_tests` where guesses were kept
+            (``feature_id_label_p``, ``feature_song_label_p``: identification
+            tested by relabelling the segments or songs, not the trials)
             and, per reference ``R`` and headline metric ``M``, ``p_M_vs_R`` (Holm-adjusted).
         """
         per_trial = summarize_trials(self.trials, confidence, random_state=random_state)
@@ -84,7 +84,7 @@ class Evaluation:
             if c in per_fold.columns
         ]
         out = per_trial.merge(per_fold[keep], on=["model", "split", "condition"], how="left")
-        labels = song_label_tests(self.trials)
+        labels = label_tests(self.trials)
         if len(labels):
             out = out.merge(labels, on=["model", "split", "condition"], how="left")
         refs = [r for r in (references or REFERENCE_MODELS) if r in set(self.trials.model)]

@@ -123,9 +123,11 @@ def score_trials(
         ``feature_song_acc`` (whether the trial's *recording* was assigned its
         song by :func:`~sk_eeg2music.metrics.feature_song_identification_per_recording`;
         chance ``1 / n_songs``), given on the first row of each recording and
-        NaN on its other rows, with ``feature_song_guess`` (object array: the
-        song guessed, on the same rows, None elsewhere) for
-        :func:`~sk_eeg2music.stats.label_permutation_p`.
+        NaN on its other rows. For :func:`~sk_eeg2music.stats.label_permutation_p`
+        the guesses come as object arrays: ``feature_id_guess`` (each trial's
+        best-matching segment, as :func:`segment_keys`) with
+        ``feature_id_acc``, and ``feature_song_guess`` (the song guessed, on
+        the rows of ``feature_song_acc``, None elsewhere).
 
     Examples
     --------
@@ -137,7 +139,7 @@ def score_trials(
     >>> sorted(s), s["id_acc"].tolist(), s["mm_acc"].tolist()
     (['envelope_r', 'id_acc', 'mel_r', 'mm_acc'], [1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0])
     """
-    out = {}
+    out, guesses = {}, {}
     mm = dict(stimulus=stimulus, segment=segment)
     with metrics.shared_spectrograms():
         out["mel_r"] = metrics.mel_correlation_per_trial(y_true, y_pred, audio_sfreq)
@@ -165,9 +167,10 @@ def score_trials(
             F_true, features, frame_rate, **mm
         )
         if "id_acc" in out:
-            out["feature_id_acc"] = metrics.feature_identification_accuracy_per_trial(
-                F_true, features
+            out["feature_id_acc"], row = metrics.feature_identification_accuracy_per_trial(
+                F_true, features, return_guess=True
             )
+            guesses["feature_id_guess"] = segment_keys(stimulus, segment)[row]
         if recording is not None and len(np.unique(stimulus)) >= 2:
             _, first_row = np.unique(recording, return_index=True)
             # One value per recording (on its first row): means and paired tests
@@ -178,9 +181,9 @@ def score_trials(
                 F_true, features, stimulus, segment, recording, return_guess=True
             )
             out["feature_song_acc"] = song
+            guesses["feature_song_guess"] = guess
     scores = {k: np.asarray(v, dtype=float) for k, v in out.items()}
-    if "feature_song_acc" in scores:
-        scores["feature_song_guess"] = guess
+    scores.update({k: np.asarray(v, dtype=object) for k, v in guesses.items()})
     return scores
 
 
@@ -275,7 +278,7 @@ def segment_keys(stimulus, segment):
     return _join_labels([stimulus, segment], "#")
 
 
-def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, trial_scores):
+def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, segment, trial_scores):
     """Fold-level scores of one condition: means of the per-trial ones, chances, p, realism."""
     with metrics.shared_spectrograms():
         out = score_reconstructions(y_true, y_pred, audio_sfreq, stimulus)
@@ -284,11 +287,9 @@ def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, trial_scores):
             out["fmd_floor"] = metrics.frechet_mel_floor(y_true, audio_sfreq, random_state=0)
         except ValueError:  # fewer than 4 distinct test segments
             out["fmd_floor"] = np.nan
-    guess = trial_scores.get("feature_song_guess")
     for name, values in trial_scores.items():
-        if name == "feature_song_guess":
-            continue
-        out[name] = float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
+        if name not in GUESSES:
+            out[name] = float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
     for name in ("mm_acc", "feature_mm_acc"):
         if name in trial_scores:
             valid = np.isfinite(trial_scores[name])
@@ -301,13 +302,23 @@ def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, trial_scores):
         out["feature_song_p"] = metrics.binomial_p_value(
             out["feature_song_acc"], out["n_recordings"], out["song_chance"]
         )
-        if guess is not None:  # counts songs, not recordings (see label_permutation_p)
+        if "feature_song_guess" in trial_scores:  # counts songs, not recordings
+            guess = trial_scores["feature_song_guess"]
             out["feature_song_label_p"] = label_permutation_p(stimulus[first], guess[first])
     if "feature_id_acc" in out and "id_chance" in out:
         out["feature_id_p"] = metrics.binomial_p_value(
             out["feature_id_acc"], len(y_true), out["id_chance"]
         )
+    if "feature_id_guess" in trial_scores:  # counts segments, not trials
+        out["feature_id_label_p"] = label_permutation_p(
+            segment_keys(stimulus, segment), trial_scores["feature_id_guess"]
+        )
     return out
+
+
+#: Per-trial guesses kept beside the scores, with the hit rate each belongs
+#: to; tested by relabelling the classes (``label_permutation_p``).
+GUESSES = {"feature_id_guess": "feature_id_acc", "feature_song_guess": "feature_song_acc"}
 
 
 #: Per-trial scores in the order the tables show them (chance: 0 for r, 0.5

@@ -11,7 +11,7 @@ from ..stats import (
     subject_bootstrap,
     t_interval,
 )
-from ._scoring import TRIAL_METRICS
+from ._scoring import TRIAL_METRICS, segment_keys
 
 #: Metrics compared in paired tests (headline scores at both levels).
 COMPARED_METRICS = (
@@ -185,51 +185,62 @@ def compare_models(trials, references, metrics=COMPARED_METRICS, alternative="gr
     return pd.DataFrame(rows, columns=columns)
 
 
-def song_label_tests(trials):
-    """Song identification per recording tested by relabelling the songs, per model and condition.
+def label_tests(trials):
+    """Identification tested by relabelling the classes, per model, split and condition.
 
-    The recordings of one song share its evoked response, so a model names
-    them all right or all wrong more often than independent guesses would:
-    the binomial ``feature_song_p`` and the subject bootstrap count
-    recordings and are anti-conservative with few songs.
-    :func:`~sk_eeg2music.stats.label_permutation_p` counts songs: one
-    relabelling of the songs for every fold's guesses (valid under the null
-    that each fold's model maps songs arbitrarily).
+    The trials of one segment (and the recordings of one song) share its
+    evoked response, so a model names them all right or all wrong more often
+    than independent guesses would: the binomial ``feature_id_p`` and
+    ``feature_song_p`` and the subject bootstrap count trials or recordings
+    and are anti-conservative with few classes.
+    :func:`~sk_eeg2music.stats.label_permutation_p` counts classes: one
+    relabelling of the segments (or songs) for every fold's guesses, valid
+    under the null that each fold's model maps them arbitrarily.
 
     Parameters
     ----------
     trials : pandas.DataFrame
-        Per-trial rows with ``feature_song_guess`` (:func:`score_trials`).
+        Per-trial rows with ``stimulus``, ``segment``, ``fold`` and the guesses
+        of :func:`score_trials` (``feature_id_guess``, ``feature_song_guess``).
 
     Returns
     -------
     tests : pandas.DataFrame
-        One row per (model, split, condition) with ``n_songs`` and
-        ``feature_song_label_p``; empty without guesses.
+        One row per (model, split, condition) with, for segments,
+        ``n_segments``, ``feature_id_label_folds`` (folds that kept guesses)
+        and ``feature_id_label_p`` and, for songs, ``n_songs``,
+        ``feature_song_label_folds`` and ``feature_song_label_p``; NaN where a
+        model kept no guesses, empty where none did.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> from sk_eeg2music.evaluation import song_label_tests
+    >>> from sk_eeg2music.evaluation import label_tests
     >>> songs = ["a", "b", "c", "d"] * 5  # 20 recordings, every guess right
     >>> trials = pd.DataFrame({"model": "gan", "split": "gkf5", "condition": "imagery",
-    ...                        "stimulus": songs, "feature_song_guess": songs})
-    >>> song_label_tests(trials)[["n_songs", "feature_song_label_p"]].round(3)
+    ...                        "fold": 0, "stimulus": songs, "segment": 0,
+    ...                        "feature_song_guess": songs})
+    >>> label_tests(trials)[["n_songs", "feature_song_label_p"]].round(3)
        n_songs  feature_song_label_p
     0        4                 0.042
     """
-    columns = ["model", "split", "condition", "n_songs", "feature_song_label_p"]
-    if "feature_song_guess" not in trials.columns:
-        return pd.DataFrame(columns=columns)
-    has = trials[trials["feature_song_guess"].notna()]
+    keys = ["model", "split", "condition"]
+    tests = {"feature_id": "n_segments", "feature_song": "n_songs"}
+    columns = keys + [c for t, n in tests.items() for c in (n, f"{t}_label_folds", f"{t}_label_p")]
+    present = [t for t in tests if f"{t}_guess" in trials.columns]
     rows = []
-    for key, grp in has.groupby(["model", "split", "condition"], sort=False):
-        true, guess = grp["stimulus"].to_numpy(str), grp["feature_song_guess"].to_numpy(str)
-        rows.append(
-            dict(
-                zip(["model", "split", "condition"], key),
-                n_songs=len(np.unique(true)),
-                feature_song_label_p=label_permutation_p(true, guess),
-            )
-        )
+    for key, grp in trials.groupby(keys, sort=False):
+        row = dict(zip(keys, key))
+        for test in present:
+            has = grp[grp[f"{test}_guess"].notna()]
+            if has.empty:
+                continue
+            true = has["stimulus"].to_numpy(str)
+            if test == "feature_id":
+                true = segment_keys(true, has["segment"].to_numpy())
+            row[tests[test]] = len(np.unique(true))
+            row[f"{test}_label_folds"] = has["fold"].nunique()
+            row[f"{test}_label_p"] = label_permutation_p(true, has[f"{test}_guess"].to_numpy(str))
+        if len(row) > len(keys):
+            rows.append(row)
     return pd.DataFrame(rows, columns=columns)

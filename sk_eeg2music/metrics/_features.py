@@ -265,7 +265,9 @@ def feature_identification_accuracy(F_true, F_pred, top_k=1, trim_frames=EDGE_FR
     return _mean(feature_identification_accuracy_per_trial(F_true, F_pred, top_k, trim_frames))
 
 
-def feature_identification_accuracy_per_trial(F_true, F_pred, top_k=1, trim_frames=EDGE_FRAMES):
+def feature_identification_accuracy_per_trial(
+    F_true, F_pred, top_k=1, trim_frames=EDGE_FRAMES, return_guess=False
+):
     """Whether each decoded feature array identifies its own segment; per trial.
 
     See :func:`feature_identification_accuracy` (its mean over trials).
@@ -277,11 +279,19 @@ def feature_identification_accuracy_per_trial(F_true, F_pred, top_k=1, trim_fram
     top_k : int, default=1
     trim_frames : int, default=2
         Frames dropped at each trial edge.
+    return_guess : bool, default=False
+        Also return each trial's best-matching segment, for
+        :func:`~sk_eeg2music.stats.label_permutation_p` (the test that counts
+        segments, not trials).
 
     Returns
     -------
     hit : ndarray, shape (n_trials,)
         1 for a hit, 0 for a miss, fractions for ties (their expectation).
+    guess : ndarray of int, shape (n_trials,)
+        Only with ``return_guess=True``: the row of ``F_true`` (the first of
+        its distinct segment) most similar to each decoded array; a tie goes
+        to the first such segment.
 
     Examples
     --------
@@ -290,6 +300,8 @@ def feature_identification_accuracy_per_trial(F_true, F_pred, top_k=1, trim_fram
     >>> F = np.random.default_rng(0).standard_normal((3, 8, 32))
     >>> feature_identification_accuracy_per_trial(F, F[[0, 2, 1]])
     array([1., 0., 0.])
+    >>> feature_identification_accuracy_per_trial(F, F[[0, 2, 1]], return_guess=True)[1]
+    array([0, 2, 1])
     """
     top_k = int(top_k)
     if top_k < 1:
@@ -298,7 +310,9 @@ def feature_identification_accuracy_per_trial(F_true, F_pred, top_k=1, trim_fram
     first, inverse = _distinct(F_true, "F_true")
     zt = _zscore_time(_trim_features(F_true[first], trim_frames).astype(np.float64))
     zp = _zscore_time(_trim_features(F_pred, trim_frames).astype(np.float64))
-    return _topk_hits(_similarity(zp, zt), inverse, top_k)
+    sim = _similarity(zp, zt)
+    hit = _topk_hits(sim, inverse, top_k)
+    return (hit, first[np.argmax(sim, axis=1)]) if return_guess else hit
 
 
 def _aligned_song_scores(F_true, F_pred, stimulus, segment, trim_frames):
