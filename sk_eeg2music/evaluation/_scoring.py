@@ -141,20 +141,19 @@ def score_trials(
     """
     out, guesses = {}, {}
     mm = dict(stimulus=stimulus, segment=segment)
+    keys = segment_keys(stimulus, segment)
     with metrics.shared_spectrograms():
         out["mel_r"] = metrics.mel_correlation_per_trial(y_true, y_pred, audio_sfreq)
         out["envelope_r"] = metrics.envelope_correlation_per_trial(y_true, y_pred, audio_sfreq)
         out["mm_acc"] = metrics.match_mismatch_accuracy_per_trial(y_true, y_pred, audio_sfreq, **mm)
-        if len(np.unique(segment_keys(stimulus, segment))) >= 2:
+        if len(np.unique(keys)) >= 2:
             out["id_acc"] = metrics.identification_accuracy_per_trial(y_true, y_pred, audio_sfreq)
     if features is not None and features.shape[1] > 1:
         frame_rate = audio_sfreq * features.shape[2] / y_true.shape[1]
         # One target per distinct segment, shared by its trials: identification
         # de-duplicates by identical rows, and batched STFTs of identical audio
         # can differ in the last bits.
-        _, first, inverse = np.unique(
-            segment_keys(stimulus, segment), return_index=True, return_inverse=True
-        )
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         F_true = metrics.feature_target(
             y_true[first], audio_sfreq, frame_rate, n_mels=features.shape[1]
         )[inverse]
@@ -170,7 +169,7 @@ def score_trials(
             out["feature_id_acc"], row = metrics.feature_identification_accuracy_per_trial(
                 F_true, features, return_guess=True
             )
-            guesses["feature_id_guess"] = segment_keys(stimulus, segment)[row]
+            guesses["feature_id_guess"] = keys[row]
         if recording is not None and len(np.unique(stimulus)) >= 2:
             _, first_row = np.unique(recording, return_index=True)
             # One value per recording (on its first row): means and paired tests
@@ -316,9 +315,9 @@ def _fold_scores(y_true, y_pred, audio_sfreq, stimulus, segment, trial_scores):
     return out
 
 
-#: Per-trial guesses kept beside the scores, with the hit rate each belongs
-#: to; tested by relabelling the classes (``label_permutation_p``).
-GUESSES = {"feature_id_guess": "feature_id_acc", "feature_song_guess": "feature_song_acc"}
+#: Per-trial guesses kept beside the scores (of ``feature_id_acc`` and
+#: ``feature_song_acc``); tested by relabelling the classes (``label_permutation_p``).
+GUESSES = ("feature_id_guess", "feature_song_guess")
 
 
 #: Per-trial scores in the order the tables show them (chance: 0 for r, 0.5
