@@ -103,46 +103,34 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
     X.shape[2]``, inferred in ``fit`` (or, with ``decoder="ddsp"``, a
     DDSP-style harmonic-plus-noise synthesiser).
 
-    With ``training="staged"`` (the default) ``fit`` runs four stages:
+    With ``training="staged"`` (the default) ``fit`` runs four stages
+    (:ref:`gan-staged` in the user guide says why each exists):
 
-    1. **Decoder pre-training**: the upsampler learns to render the true
-       (z-scored) log-mel of the training audio as waveforms, for
-       ``decoder_steps`` steps of mel + multi-resolution STFT losses. It sees
-       only the ``y`` given to ``fit`` (each distinct segment once); its result
-       is cached by a hash of that audio (in the estimator, and in ``memory``
-       if given), and a cached result equals a refit.
-    2. **Linear path** (when the generator has one, see its
-       ``linear_window``; the presets set it): a lagged reduced-rank ridge from
-       the standardised EEG to the z-scored log-mel, fitted in closed form on
-       the encoder's training trials (one per condition),
-       which the encoder's output is added to, times a gain that starts at 0.
-    3. **Encoder training**: the EEG encoder and its log-mel head learn the
-       z-scored log-mel with an L1 loss plus a segment-level contrastive
-       (CLIP) loss, for at most ``encoder_epochs`` epochs, early-stopped on a
-       validation split of the training trials (by subject when ``groups``
-       are given).
+    1. **Decoder pre-training**: the upsampler learns to render the z-scored
+       true log-mel of the training ``y`` (each distinct segment once) for
+       ``decoder_steps`` steps; the result is cached by a hash of that audio
+       (``decoder_key_``; also in ``memory`` if given) and equals a refit.
+    2. **Linear path** (the generator's ``linear_window``; the presets set
+       it): a lagged reduced-rank ridge from EEG to log-mel, fitted in closed
+       form on the encoder's training trials (one per condition); the
+       encoder's output is added to it times a gain that starts at 0.
+    3. **Encoder training**: L1 plus segment-level contrastive (CLIP) loss,
+       early-stopped on held-out training subjects (trials without
+       ``groups``), at most ``encoder_epochs`` epochs.
     4. **Joint fine-tuning** (skorch's ``max_epochs`` epochs): adversarial and
-       reconstruction losses through the whole generator, as below.
+       reconstruction losses on random crops, the discriminator starting
+       after ``warmup_epochs``; the encoder stays frozen unless
+       ``finetune_encoder=True``.
 
-    The decoded log-mel is standardised over time before the upsampler (the
-    generator's ``decoder_input_norm="zscore"``), the distribution it was
-    pre-trained on. ``training="end_to_end"`` is the ablation with one network
-    trained only by skorch's epochs (no pre-training, no standardisation).
+    The decoded log-mel is standardised over time before the upsampler, the
+    distribution it was pre-trained on. ``training="end_to_end"`` is the
+    ablation: one network trained only by skorch's epochs. Prediction runs on
+    whole trials.
 
-    In skorch's epochs whole trials are encoded; the upsampler trains on
-    aligned random crops with log-mel L1 and multi-resolution STFT losses,
-    plus, after ``warmup_epochs``, adversarial and feature-matching losses
-    from a discriminator with its own optimizer and learning-rate schedule.
-    The encoder learns from the auxiliary log-mel loss (see the generator's
-    ``decoder_grad_scale``) and the upsampler also from true spectrograms
-    (``teacher_forcing``). Prediction runs on whole trials.
-
-    A per-trial ``condition`` (e.g. listening / imagery) given to ``fit`` and
-    ``predict`` (directly, or through scikit-learn metadata routing, which
-    hands it over by default) gives each condition its own linear map and
-    feature-wise affine map in the encoder (the generator's
-    ``n_conditions``); without it one mapping serves all.
-    A model fitted on several conditions needs ``condition`` in ``predict``.
+    A per-trial ``condition`` (e.g. listening / imagery), given to ``fit`` and
+    ``predict`` directly or by metadata routing (on by default), gives each
+    condition its own linear map and feature-wise affine map in the encoder;
+    a model fitted on several conditions needs it in ``predict``.
 
     Parameters
     ----------
@@ -166,18 +154,14 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         fine-tuning (see above). ``"end_to_end"``: only skorch's epochs on one
         network (the ablation).
     decoder : {"upsampler", "ddsp"} | None, default=None
-        The generator's decode stage (its ``decoder``); ``None`` uses the
-        preset's (``"ddsp"`` for ``"cpu"``, ``"upsampler"`` for ``"gpu"`` and
-        ``"tiny"``): ``"upsampler"``, the
-        HiFi-GAN-style transposed-convolution upsampler; ``"ddsp"``, a
-        DDSP-style synthesiser (:class:`~sk_eeg2music.models.gan._ddsp.HarmonicNoiseDecoder`:
-        a small network predicts the loudness of every pitch of a semitone
-        grid with its harmonics and a noise filter; an additive sinusoid bank
-        plus filtered noise render them), which learns the training music in
-        far fewer steps on a CPU (``docs/benchmarks.md``, "DDSP-style decoder
-        vs the upsampler"). Its settings are ``module__ddsp_params=dict(...)``.
-        Its noise comes from the seeded generators (same ``random_state``,
-        same output); prediction uses a fixed excitation, so it is
+        The generator's decode stage; ``None`` uses the preset's (``"ddsp"``
+        for ``"cpu"``, ``"upsampler"`` otherwise). ``"upsampler"``: the
+        HiFi-GAN-style transposed-convolution upsampler. ``"ddsp"``: a
+        harmonic-plus-noise synthesiser
+        (:class:`~sk_eeg2music.models.gan._ddsp.HarmonicNoiseDecoder`), which
+        learns the training music in far fewer CPU steps
+        (:ref:`gan-decoder-choice`); its settings are
+        ``module__ddsp_params=dict(...)``, and its prediction is
         deterministic.
     decoder_steps : int | None, default=None
         Steps of decoder pre-training (batches of ``batch_size`` crops of
@@ -194,18 +178,12 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         Fraction of training subjects (``groups`` given) or trials held out
         to early-stop the encoder; 0 trains all ``encoder_epochs``.
     finetune_encoder : bool, default=False
-        Whether skorch's joint fine-tuning epochs (``training="staged"``) also
-        update the encoder (spatial filter, dilated blocks, condition maps,
-        log-mel head, residual gain). By default they do not: the encoder keeps
-        its early-stopped weights, runs in evaluation mode and without
-        gradients, and the decoder fine-tunes on the log-mel it will get at
-        prediction. On the real-scale simulated MOS data one fine-tuning
-        epoch that updated the encoder (L1 loss only, no early stopping)
-        halved its feature identification and made the output five times
-        less music-like (``docs/benchmarks.md``). ``True`` is that ablation.
-        Ignored with ``training="end_to_end"``, where the encoder trains only
-        in skorch's epochs. ``partial_fit`` from scratch runs no stage 3, so
-        there the encoder trains only with ``finetune_encoder=True``.
+        Whether the joint fine-tuning epochs (``training="staged"``) also
+        update the encoder. By default it keeps its early-stopped weights and
+        runs as at prediction (evaluation mode, no gradient), because updating
+        it there lost identification on held-out subjects (:ref:`gan-staged`);
+        ``True`` is that ablation. ``partial_fit`` from scratch runs no
+        encoder stage, so there the encoder trains only with ``True``.
     lambda_clip : float, default=1.0
         Weight of the contrastive loss in encoder training (0: L1 only).
     clip_temperature : float, default=0.1
@@ -216,16 +194,13 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         the in-estimator cache always applies to refits of the same estimator.
         joblib's cache pickles: point it only at a folder you control.
     prior_weight : float, default=0.8
-        At prediction (``training="staged"``), the upsampler decodes
-        ``zscore((1 - w) * decoded + w * retrieved)``: ``retrieved`` is the
-        window of the *training* music most similar to the decoded log-mel
-        (``prior_bank_``, the identification rule). With weak EEG evidence a
-        regression decoder predicts a nearly flat conditional mean, which
-        renders as noise; the prior makes the generator commit to notes of
-        the training music, right when the EEG identifies the segment and
-        wrong otherwise (measure identification against the nulls).
-        0 decodes the EEG-decoded log-mel alone; ``predict_features`` never
-        uses the prior.
+        At prediction (``training="staged"``) the upsampler decodes
+        ``zscore((1 - w) * decoded + w * retrieved)``, ``retrieved`` being the
+        window of the *training* music closest to the decoded log-mel
+        (``prior_bank_``): the output commits to notes of the training music,
+        right when the EEG identifies the segment and wrong otherwise, so
+        measure identification against the nulls. 0 decodes the EEG alone;
+        ``predict_features`` never uses the prior.
     lambda_adv : float, default=1.0
         Weight of the adversarial loss; 0 is the reconstruction-only ablation
         (the discriminator is never run or updated).
@@ -253,37 +228,26 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         discriminators judge ~0.3-s segments; shorter windows cut its cost,
         which dominates a CPU training step. ``None``: the whole crop.
     teacher_forcing : float, default=0.5
-        With the generator's ``decoder_input="mel"`` (the default), the
-        fraction of training examples whose upsampler input is the true
-        z-scored log-mel instead of the one decoded from EEG. The upsampler
-        then learns to turn spectrogram time courses into audio from fully
-        informative inputs, rather than learning to ignore an EEG-decoded
-        spectrogram that, at EEG signal-to-noise ratios, correlates weakly with
-        the target. Prediction always uses the EEG-decoded spectrogram.
+        Fraction of fine-tuning examples whose upsampler input is the true
+        z-scored log-mel instead of the EEG-decoded one, so the upsampler
+        learns from fully informative inputs. Prediction always uses the
+        EEG-decoded log-mel.
     max_epochs : int, default=30
     batch_size : int, default=8
     lr : float, default=2e-4
         Generator learning rate (AdamW): the upsampler's.
     lr_encoder : float | None, default=3e-3
-        Learning rate of the generator's EEG-rate encoder (its
-        ``encoder_parameters()``: spatial convolution, dilated blocks,
-        auxiliary mel head), a parameter group of the generator's optimizer.
-        The encoder solves a low-SNR regression (EEG to log-mel) from the
-        auxiliary loss and gets only a few hundred steps in a CPU-sized run;
-        at the vocoder rate 2e-4 it learns almost nothing in that time.
-        ``None`` uses ``lr``. With ``training="staged"`` it is the rate of the
-        encoder stage, and the fine-tuning epochs move the early-stopped
-        encoder at ``lr`` (no separate group). An ``optimizer__param_groups`` pattern that
-        matches encoder parameters takes precedence; ``set_params(lr=...)`` on
-        an initialised net sets every group, this one included.
+        Learning rate of the EEG encoder (``encoder_parameters()``): of the
+        encoder stage with ``training="staged"``, else a parameter group of
+        the generator's optimizer (at the vocoder rate the encoder learns
+        almost nothing in a CPU budget). ``None`` uses ``lr``. An
+        ``optimizer__param_groups`` pattern that matches encoder parameters
+        takes precedence.
     lr_decoder : float | None, default=None
-        Learning rate of the decode stage's pre-training (``training="staged"``);
-        with ``training="end_to_end"`` a parameter group of the generator's
-        optimizer holding the decoder's parameters (``decoder_parameters()``).
-        ``None``: ``lr`` for the upsampler (no separate group: the behaviour
-        without this parameter) and 1e-3 for ``decoder="ddsp"`` (the best of
-        the rates measured in its pre-training). As for ``lr_encoder``, the
-        staged fine-tuning epochs move the decoder at ``lr``.
+        Learning rate of decoder pre-training (``training="staged"``), or a
+        parameter group of the decoder's parameters with
+        ``training="end_to_end"``. ``None``: ``lr`` for the upsampler, 1e-3
+        for ``decoder="ddsp"``.
     lr_discriminator : float, default=2e-4
         Discriminator learning rate, applied when the optimizers are built
         (``optimizer_discriminator__lr`` takes precedence); never inherited

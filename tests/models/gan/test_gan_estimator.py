@@ -131,6 +131,14 @@ def test_lr_encoder_none_keeps_one_group(data):
     assert [g["lr"] for g in net.optimizer_.param_groups] == [1e-4]
 
 
+def test_set_params_lr_sets_every_group(data):
+    # Documented in gan.rst: skorch's rule, the encoder's group included.
+    X, y, _ = data
+    net = tiny_gan(max_epochs=0, lr=1e-4, lr_encoder=5e-3, training="end_to_end").fit(X, y)
+    net.set_params(lr=3e-4)
+    assert [g["lr"] for g in net.optimizer_.param_groups] == [3e-4, 3e-4]
+
+
 def test_explicit_param_groups_win_over_lr_encoder(data):
     X, y, _ = data
     net = tiny_gan(
