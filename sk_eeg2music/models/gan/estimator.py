@@ -124,8 +124,8 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
 
     The decoded log-mel is standardised over time before the upsampler, the
     distribution it was pre-trained on. ``training="end_to_end"`` is the
-    ablation: one network trained only by skorch's epochs. Prediction runs on
-    whole trials.
+    ablation: one network trained only by skorch's epochs (no pre-training,
+    no standardisation). Prediction runs on whole trials.
 
     A per-trial ``condition`` (e.g. listening / imagery), given to ``fit`` and
     ``predict`` directly or by metadata routing (on by default), gives each
@@ -182,8 +182,9 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         update the encoder. By default it keeps its early-stopped weights and
         runs as at prediction (evaluation mode, no gradient), because updating
         it there lost identification on held-out subjects (:ref:`gan-staged`);
-        ``True`` is that ablation. ``partial_fit`` from scratch runs no
-        encoder stage, so there the encoder trains only with ``True``.
+        ``True`` is that ablation. Ignored with ``training="end_to_end"``.
+        ``partial_fit`` from scratch runs no encoder stage, so there the
+        encoder trains only with ``True``.
     lambda_clip : float, default=1.0
         Weight of the contrastive loss in encoder training (0: L1 only).
     clip_temperature : float, default=0.1
@@ -228,7 +229,8 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         discriminators judge ~0.3-s segments; shorter windows cut its cost,
         which dominates a CPU training step. ``None``: the whole crop.
     teacher_forcing : float, default=0.5
-        Fraction of fine-tuning examples whose upsampler input is the true
+        With the generator's ``decoder_input="mel"`` (the default), the
+        fraction of fine-tuning examples whose upsampler input is the true
         z-scored log-mel instead of the EEG-decoded one, so the upsampler
         learns from fully informative inputs. Prediction always uses the
         EEG-decoded log-mel.
@@ -240,14 +242,16 @@ class EEG2MusicGAN(InterruptibleMixin, NeuralNetRegressor):
         Learning rate of the EEG encoder (``encoder_parameters()``): of the
         encoder stage with ``training="staged"``, else a parameter group of
         the generator's optimizer (at the vocoder rate the encoder learns
-        almost nothing in a CPU budget). ``None`` uses ``lr``. An
-        ``optimizer__param_groups`` pattern that matches encoder parameters
-        takes precedence.
+        almost nothing in a CPU budget). ``None`` uses ``lr``. The staged
+        fine-tuning epochs move the encoder (``finetune_encoder=True``) at
+        ``lr``. An ``optimizer__param_groups`` pattern that matches encoder
+        parameters takes precedence.
     lr_decoder : float | None, default=None
         Learning rate of decoder pre-training (``training="staged"``), or a
         parameter group of the decoder's parameters with
-        ``training="end_to_end"``. ``None``: ``lr`` for the upsampler, 1e-3
-        for ``decoder="ddsp"``.
+        ``training="end_to_end"``. ``None``: ``lr`` for the upsampler (no
+        separate group), 1e-3 for ``decoder="ddsp"``. The staged fine-tuning
+        epochs move the decoder at ``lr``.
     lr_discriminator : float, default=2e-4
         Discriminator learning rate, applied when the optimizers are built
         (``optimizer_discriminator__lr`` takes precedence); never inherited
